@@ -1,0 +1,63 @@
+"""`news-worker`: the command-line entry point.
+
+    news-worker worker     run the streaming worker (Faust) against Kafka
+    news-worker process    raw-page JSON lines / WARC -> articles, rejections, duplicates (no Kafka)
+    news-worker extract    one HTML or text file -> one article event (no Kafka)
+    news-worker replay     files -> the pages topic
+    news-worker tail       read articles, rejections or duplicates from their topics
+    news-worker redrive    re-publish rejected originals to the pages topic
+
+Every subcommand lives in `worker/commands/<name>.py`. Errors we expect (bad arguments,
+unreadable files, unreachable brokers) print one line on stderr and exit non-zero; no
+traceback ever reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from worker import __version__
+from worker.errors import ConfigError, NewsWorkerError
+
+COMMANDS = ("worker", "process", "extract", "replay", "tail", "redrive")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="news-worker",
+        description="Turn raw news pages into clean, enriched article events.",
+    )
+    parser.add_argument("--version", action="version", version=f"news-worker {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"worker.commands.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+        return code
+    except KeyboardInterrupt:
+        print("news-worker: interrupted", file=sys.stderr)
+        return 130
+    except ConfigError as exc:
+        print(f"news-worker {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except NewsWorkerError as exc:
+        print(f"news-worker {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

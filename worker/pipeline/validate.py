@@ -1,0 +1,164 @@
+"""Validate a raw message against schemas/raw_page.v1.json and turn it into a `RawPage`.
+
+Everything here is bounded: the size check runs before JSON parsing, so an oversized or
+hostile message costs at most one length comparison.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from worker.errors import PageRejected, RejectReason
+from worker.pipeline.options import PipelineOptions
+from worker.pipeline.types import RawPage
+
+_URL_MAX = 8192
+# Control characters other than tab, newline and carriage return: stripped from content.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _reject(reason: RejectReason, detail: str) -> PageRejected:
+    return PageRejected(reason, detail)
+
+
+def decode_message(raw: bytes | str, options: PipelineOptions) -> dict[str, Any]:
+    """Parse a message into a JSON object, or raise PageRejected."""
+    size = len(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
+    if size > options.max_page_bytes:
+        raise _reject(
+            RejectReason.TOO_LARGE,
+            f"message is {size} bytes, limit is {options.max_page_bytes}",
+        )
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise _reject(RejectReason.INVALID_JSON, f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise _reject(
+            RejectReason.INVALID_RECORD, f"expected a JSON object, got {type(value).__name__}"
+        )
+    return value
+
+
+def parse_instant(value: str) -> datetime:
+    """Parse an RFC 3339 / ISO 8601 timestamp into aware UTC; naive values are taken as UTC."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def check_url(url: object) -> str:
+    """An absolute http(s) URL with a host, or PageRejected(invalid_record)."""
+    if not isinstance(url, str) or not url.strip():
+        raise _reject(RejectReason.INVALID_RECORD, "url is missing or not a string")
+    url = url.strip()
+    if len(url) > _URL_MAX:
+        raise _reject(RejectReason.INVALID_RECORD, f"url longer than {_URL_MAX} characters")
+    if _CONTROL.search(url) or any(c.isspace() for c in url):
+        raise _reject(RejectReason.INVALID_RECORD, "url contains whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise _reject(RejectReason.INVALID_RECORD, f"url does not parse: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise _reject(
+            RejectReason.INVALID_RECORD,
+            f"url scheme {parts.scheme or '(none)'!r} is not http or https",
+        )
+    if not host:
+        raise _reject(RejectReason.INVALID_RECORD, "url has no host")
+    return url
+
+
+def _optional_str(record: dict[str, Any], name: str) -> str | None:
+    value = record.get(name)
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and name == "id":
+        return str(value)  # numeric crawler ids are common and harmless
+    if not isinstance(value, str):
+        raise _reject(RejectReason.INVALID_RECORD, f"{name} must be a string")
+    return value
+
+
+def validate_record(
+    record: dict[str, Any], *, received_at: datetime, options: PipelineOptions
+) -> RawPage:
+    """Check a decoded message against the raw-page contract and build a RawPage."""
+    url = check_url(record.get("url"))
+    page_id = _optional_str(record, "id")
+    html = _optional_str(record, "html")
+    text = _optional_str(record, "text")
+    if html is None and text is None:
+        raise _reject(RejectReason.INVALID_RECORD, "neither html nor text is present")
+    if not (html or text or "").strip():
+        raise _reject(RejectReason.NO_ARTICLE, "page content is empty")
+
+    status = record.get("status")
+    if status is not None:
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise _reject(RejectReason.INVALID_RECORD, "status must be an integer")
+        if status >= 400:
+            raise _reject(RejectReason.HTTP_ERROR, f"crawler got HTTP {status}")
+
+    fetched_raw = record.get("fetched_at")
+    if fetched_raw is None:
+        fetched_at = received_at.astimezone(UTC)
+    elif isinstance(fetched_raw, str):
+        try:
+            fetched_at = parse_instant(fetched_raw)
+        except (ValueError, OverflowError):
+            raise _reject(
+                RejectReason.INVALID_RECORD, f"fetched_at is not RFC 3339: {fetched_raw[:64]!r}"
+            ) from None
+    else:
+        raise _reject(RejectReason.INVALID_RECORD, "fetched_at must be an RFC 3339 string")
+
+    headers_raw = record.get("headers") or {}
+    if not isinstance(headers_raw, dict):
+        raise _reject(RejectReason.INVALID_RECORD, "headers must be an object")
+    headers = {str(k).lower(): str(v) for k, v in headers_raw.items()}
+    content_type = headers.get("content-type", "")
+    if content_type and not any(
+        t in content_type.lower() for t in ("html", "text/plain", "xml")
+    ):
+        raise _reject(
+            RejectReason.UNSUPPORTED_CONTENT, f"content-type {content_type[:80]!r} is not a page"
+        )
+
+    crawler = record.get("crawler")
+    if crawler is not None and not isinstance(crawler, str):
+        crawler = str(crawler)[:200]
+
+    return RawPage(
+        url=url,
+        fetched_at=fetched_at,
+        html=_CONTROL.sub("", html) if html is not None else None,
+        text=_CONTROL.sub("", text) if text is not None else None,
+        page_id=page_id,
+        status=status,
+        headers=headers,
+        crawler=crawler,
+    )
+
+
+def known_fields(record: object) -> tuple[str | None, str | None]:
+    """(page_id, url) from a record when they are there, for rejection records."""
+    if not isinstance(record, dict):
+        return None, None
+    page_id = record.get("id")
+    url = record.get("url")
+    return (
+        str(page_id)[:500] if isinstance(page_id, (str, int)) else None,
+        url[:_URL_MAX] if isinstance(url, str) else None,
+    )
