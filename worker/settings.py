@@ -22,44 +22,99 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWS_", frozen=True, extra="ignore")
 
     # --- Kafka -------------------------------------------------------------------------
-    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated.")
-    topic_pages: str = Field("pages.raw", description="Input topic: raw pages from crawlers.")
-    topic_articles: str = Field("articles", description="Output topic: article events, keyed by article id.")
-    topic_rejected: str = Field("pages.rejected", description="Rejections with reason and the original message.")
-    topic_duplicates: str = Field("articles.duplicates", description="Duplicate records (duplicate_of an article id).")
-    topic_partitions: int = Field(4, ge=1, description="Partitions for topics the worker creates (>= workers).")
-    topic_replication: int = Field(1, ge=1, description="Replication factor for topics the worker creates.")
-    app_id: str = Field("news-worker", description="Faust app id: the consumer group and table-topic prefix.")
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated."
+    )
+    topic_pages: str = Field(
+        default="pages.raw", description="Input topic: raw pages from crawlers."
+    )
+    topic_articles: str = Field(
+        default="articles", description="Output topic: article events, keyed by article id."
+    )
+    topic_rejected: str = Field(
+        default="pages.rejected", description="Rejections with reason and the original message."
+    )
+    topic_duplicates: str = Field(
+        default="articles.duplicates", description="Duplicate records (duplicate_of an article id)."
+    )
+    topic_partitions: int = Field(
+        default=4, ge=1, description="Partitions for topics the worker creates (>= workers)."
+    )
+    topic_replication: int = Field(
+        default=1, ge=1, description="Replication factor for topics the worker creates."
+    )
+    app_id: str = Field(
+        default="news-worker",
+        description="Faust app id: the consumer group and table-topic prefix.",
+    )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        "PLAINTEXT", description="Kafka security protocol."
+        default="PLAINTEXT", description="Kafka security protocol."
     )
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
-        "PLAIN", description="SASL mechanism when the protocol is SASL_*."
+        default="PLAIN", description="SASL mechanism when the protocol is SASL_*."
     )
-    kafka_sasl_username: str | None = Field(None, description="SASL user name.")
-    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (never logged).")
-    kafka_ssl_cafile: str | None = Field(None, description="CA bundle (PEM) to verify the brokers.")
-    kafka_ssl_certfile: str | None = Field(None, description="Client certificate (PEM) for mutual TLS.")
-    kafka_ssl_keyfile: str | None = Field(None, description="Client private key (PEM) for mutual TLS.")
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password (never logged)."
+    )
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="CA bundle (PEM) to verify the brokers."
+    )
+    kafka_ssl_certfile: str | None = Field(
+        default=None, description="Client certificate (PEM) for mutual TLS."
+    )
+    kafka_ssl_keyfile: str | None = Field(
+        default=None, description="Client private key (PEM) for mutual TLS."
+    )
 
     # --- Processing ----------------------------------------------------------------------
-    max_page_bytes: int = Field(5_000_000, ge=1024, description="Larger messages are rejected as too_large.")
-    page_timeout: float = Field(10.0, gt=0, description="Seconds one page may take before it is rejected (timeout).")
-    min_body_words: int = Field(40, ge=1, description="Shorter bodies are rejected as no_article.")
-    dedupe_window: timedelta = Field(timedelta(days=7), description="How long a story is remembered for dedupe (ISO 8601 duration or seconds).")
-    dedupe_tolerance: timedelta = Field(timedelta(hours=6), description="Same headline, declared times this close: one story.")
-    dedupe_fallback_tolerance: timedelta = Field(timedelta(hours=18), description="Same headline, no declared time, fetch times this close: one story.")
-    extract_processes: int = Field(1, ge=0, description="Extraction processes per worker (0 = in the worker's thread pool).")
+    max_page_bytes: int = Field(
+        default=5_000_000, ge=1024, description="Larger messages are rejected as too_large."
+    )
+    page_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds one page may take before it is rejected (timeout)."
+    )
+    min_body_words: int = Field(
+        default=40, ge=1, description="Shorter bodies are rejected as no_article."
+    )
+    dedupe_window: timedelta = Field(
+        default=timedelta(days=7),
+        description="How long a story is remembered for dedupe (ISO 8601 duration or seconds).",
+    )
+    dedupe_tolerance: timedelta = Field(
+        default=timedelta(hours=6),
+        description="Same headline, declared times this close: one story.",
+    )
+    dedupe_fallback_tolerance: timedelta = Field(
+        default=timedelta(hours=18),
+        description="Same headline, no declared time, fetch times this close: one story.",
+    )
+    extract_processes: int = Field(
+        default=1,
+        ge=0,
+        description="Extraction processes per worker (0 = in the worker's thread pool).",
+    )
 
     # --- Runtime -------------------------------------------------------------------------
-    store: Literal["rocksdb", "memory"] = Field("rocksdb", description="Dedupe table store: rocksdb (rocksdict) or memory.")
-    data_dir: str = Field("./data", description="Directory for the table store and worker state.")
-    web_port: int = Field(6066, ge=0, le=65535, description="HTTP port for /metrics, /healthz, /readyz.")
-    web_host: str = Field("127.0.0.1", description="Interface the HTTP server binds.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
-    log_format: Literal["auto", "json", "console"] = Field("auto", description="json in production, console on a terminal (auto).")
+    store: Literal["rocksdb", "memory"] = Field(
+        default="rocksdb", description="Dedupe table store: rocksdb (rocksdict) or memory."
+    )
+    data_dir: str = Field(
+        default="./data", description="Directory for the table store and worker state."
+    )
+    web_port: int = Field(
+        default=6066, ge=0, le=65535, description="HTTP port for /metrics, /healthz, /readyz."
+    )
+    web_host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level."
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="json in production, console on a terminal (auto)."
+    )
     processing_guarantee: Literal["at_least_once"] = Field(
-        "at_least_once", description="Delivery guarantee (only at_least_once is offered; see README)."
+        default="at_least_once",
+        description="Delivery guarantee (only at_least_once is offered; see README).",
     )
 
     def pipeline_options(self) -> PipelineOptions:

@@ -17,8 +17,12 @@ OPTIONS = PipelineOptions()
 
 
 def run(data: bytes | str) -> Article | Rejection:
-    return process_page(data, received_at=RECEIVED, options=OPTIONS,
-                        source=Source(topic="pages.raw", partition=0, offset=7))
+    return process_page(
+        data,
+        received_at=RECEIVED,
+        options=OPTIONS,
+        source=Source(topic="pages.raw", partition=0, offset=7),
+    )
 
 
 @pytest.mark.parametrize(
@@ -31,8 +35,14 @@ def run(data: bytes | str) -> Article | Rejection:
         (orjson.dumps({"html": "<p>x</p>"}), RejectReason.INVALID_RECORD),
         (orjson.dumps({"url": "https://a.example/x"}), RejectReason.INVALID_RECORD),
         (orjson.dumps({"url": 42, "html": "<p>x</p>"}), RejectReason.INVALID_RECORD),
-        (orjson.dumps({"url": "file:///etc/passwd", "html": "<p>x</p>"}), RejectReason.INVALID_RECORD),
-        (orjson.dumps({"url": "javascript:alert(1)", "html": "<p>x</p>"}), RejectReason.INVALID_RECORD),
+        (
+            orjson.dumps({"url": "file:///etc/passwd", "html": "<p>x</p>"}),
+            RejectReason.INVALID_RECORD,
+        ),
+        (
+            orjson.dumps({"url": "javascript:alert(1)", "html": "<p>x</p>"}),
+            RejectReason.INVALID_RECORD,
+        ),
         (orjson.dumps({"url": "https://", "html": "<p>x</p>"}), RejectReason.INVALID_RECORD),
         (orjson.dumps({"url": "https://a.example/x", "html": 5}), RejectReason.INVALID_RECORD),
         (message(fetched_at="yesterday"), RejectReason.INVALID_RECORD),

@@ -37,22 +37,31 @@ def register(sub: Any) -> None:
     parser.add_argument("inputs", nargs="*", default=["-"], metavar="INPUT")
     parser.add_argument("--out", default="-", help="article events (default: stdout)")
     parser.add_argument("--rejects", default=None, help="rejections (default: with --out)")
-    parser.add_argument("--duplicates", default=None, help="duplicate records (default: with --out)")
-    parser.add_argument("--processes", "-j", type=int, default=os.cpu_count() or 1,
-                        help="extraction processes (default: all cores)")
+    parser.add_argument(
+        "--duplicates", default=None, help="duplicate records (default: with --out)"
+    )
+    parser.add_argument(
+        "--processes",
+        "-j",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="extraction processes (default: all cores)",
+    )
     parser.set_defaults(run=run)
 
 
 def _run_one(item: tuple[bytes, str, int, datetime, PipelineOptions]) -> Article | Rejection:
     data, file, line, received_at, options = item
-    return process_page(data, received_at=received_at, options=options,
-                        source=Source(file=file, line=line))
+    return process_page(
+        data, received_at=received_at, options=options, source=Source(file=file, line=line)
+    )
 
 
 def results(
     messages: Iterator[InputMessage], options: PipelineOptions, processes: int
 ) -> Iterator[tuple[InputMessage, Article | Rejection]]:
     """Pipeline results in input order, computed on `processes` cores."""
+
     def items() -> Iterator[tuple[bytes, str, int, datetime, PipelineOptions]]:
         for msg in messages:
             yield msg.data, msg.file, msg.line, utc_now(), options
@@ -66,12 +75,14 @@ def results(
         for item in items():
             batch.append(item)
             if len(batch) >= 64 * processes:
-                yield from zip(map(_message, batch), pool.map(_run_one, batch, chunksize=8),
-                               strict=True)
+                yield from zip(
+                    map(_message, batch), pool.map(_run_one, batch, chunksize=8), strict=True
+                )
                 batch = []
         if batch:
-            yield from zip(map(_message, batch), pool.map(_run_one, batch, chunksize=8),
-                           strict=True)
+            yield from zip(
+                map(_message, batch), pool.map(_run_one, batch, chunksize=8), strict=True
+            )
 
 
 def _message(item: tuple[bytes, str, int, datetime, PipelineOptions]) -> InputMessage:

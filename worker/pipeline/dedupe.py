@@ -130,7 +130,9 @@ def _anchor(article: Article) -> tuple[datetime, bool]:
     return article.fetched_at, False
 
 
-def _same_story(story: StoryRecord, anchor: datetime, declared: bool, opts: PipelineOptions) -> bool:
+def _same_story(
+    story: StoryRecord, anchor: datetime, declared: bool, opts: PipelineOptions
+) -> bool:
     tolerance = (
         opts.dedupe_tolerance if (declared and story.declared) else opts.dedupe_fallback_tolerance
     )
@@ -157,9 +159,7 @@ def decide(
     """
     entry = expire_entry(entry or DedupeEntry(), article.fetched_at, options)
     anchor, declared = _anchor(article)
-    story = next(
-        (s for s in entry.stories if _same_story(s, anchor, declared, options)), None
-    )
+    story = next((s for s in entry.stories if _same_story(s, anchor, declared, options)), None)
     if story is None:
         record = StoryRecord(
             article_id=article.id,
