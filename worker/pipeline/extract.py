@@ -1,29 +1,202 @@
-"""HTML pages: trafilatura for the body plus our own metadata, translated at this adapter."""
+"""HTML pages: trafilatura for the body plus our own metadata, translated at this adapter.
+
+    html --parse once (lxml, bounded)--> tree
+    tree --metadata.read_metadata--> what the page declares (JSON-LD, meta, <time>, ...)
+    tree --trafilatura (links kept)--> blocks (heading / paragraph / list item, link share)
+    blocks --drop link lists, related-story links--> body text (clean.py does the line work)
+
+trafilatura copies the tree it is given, so the one parse serves metadata, body and htmldate.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import htmldate
+import lxml.html
 import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura.xml import xmltotxt
 
 from worker.errors import PageRejected, RejectReason
+from worker.pipeline.metadata import PageMetadata, read_metadata
 from worker.pipeline.options import PipelineOptions
 from worker.pipeline.types import Extracted, RawPage
+
+log = logging.getLogger(__name__)
+EXTRACTOR = f"trafilatura/{trafilatura.__version__}"
+
+# A parsed page with more elements than this is not a news page (generated or hostile markup);
+# trafilatura's cost grows with the element count. libxml2 itself caps nesting at 256 levels.
+MAX_ELEMENTS = 60_000
+_PARSER = lxml.html.HTMLParser(
+    collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True,
+    no_network=True, huge_tree=False,
+)
+_WORD = re.compile(r"\w+")
+_ENCODING_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One unit of trafilatura's output: its kind, text, and the share of it inside links."""
+
+    kind: str  # "head" | "p" | "item" | "quote" | "table" | "other"
+    text: str
+    link_share: float
+    group: int  # blocks of one list share a group number
+
+
+def parse_html(html: str) -> HtmlElement:
+    """One lxml parse of the page, bounded; PageRejected when it is not usable HTML."""
+    try:
+        tree = lxml.html.fromstring(_ENCODING_DECL.sub("", html, count=1), parser=_PARSER)
+    except (etree.ParserError, ValueError) as exc:
+        detail = f"HTML does not parse: {exc}"
+        raise PageRejected(RejectReason.UNSUPPORTED_CONTENT, detail) from None
+    if tree is None:
+        raise PageRejected(RejectReason.NO_ARTICLE, "HTML has no elements")
+    count = 0
+    for _ in tree.iter():
+        count += 1
+        if count > MAX_ELEMENTS:
+            raise PageRejected(
+                RejectReason.UNSUPPORTED_CONTENT,
+                f"HTML has more than {MAX_ELEMENTS} elements; not a news page",
+            )
+    if tree.tag != "html":  # a fragment: wrap it so trafilatura sees a document
+        wrapper = lxml.html.Element("html")
+        body = etree.SubElement(wrapper, "body")
+        body.append(tree)
+        tree = wrapper
+    return tree
+
+
+def blocks_from(body: etree._Element) -> list[Block]:
+    """trafilatura's output tree as a flat list of blocks (list items are blocks of their own)."""
+    units: list[tuple[str, etree._Element, int]] = []
+    for group, child in enumerate(body):
+        tag = child.tag if isinstance(child.tag, str) else ""
+        kind = {"head": "head", "p": "p", "list": "item", "quote": "quote",
+                "table": "table"}.get(tag, "other")
+        for item in (child.iter("item") if tag == "list" else (child,)):
+            units.append((kind, item, group))
+    linked = [sum(len("".join(r.itertext())) for r in el.iter("ref")) for _, el, _ in units]
+    etree.strip_tags(body, "ref")  # link targets are not text
+    blocks: list[Block] = []
+    for (kind, el, group), link_chars in zip(units, linked, strict=True):
+        text = _item_text(el) if kind == "item" else xmltotxt(el, False).strip()
+        if text:
+            blocks.append(Block(kind, text, min(1.0, link_chars / len(text)), group))
+    return blocks
+
+
+def _item_text(item: etree._Element) -> str:
+    return " ".join(" ".join(item.itertext()).split())
+
+
+def _is_link_list(blocks: list[Block]) -> bool:
+    """A list of mostly linked items: related stories, tags, share buttons."""
+    if len(blocks) < 2:
+        return False
+    linked = sum(1 for b in blocks if b.link_share >= 0.5)
+    return linked >= 0.7 * len(blocks)
+
+
+def filter_blocks(blocks: list[Block]) -> list[Block]:
+    """Drop link lists and stand-alone links to other stories; keep the story."""
+    groups: dict[int, list[Block]] = {}
+    for b in blocks:
+        if b.kind == "item":
+            groups.setdefault(b.group, []).append(b)
+    link_lists = {g for g, items in groups.items() if _is_link_list(items)}
+    kept: list[Block] = []
+    for b in blocks:
+        if b.kind == "item" and b.group in link_lists:
+            continue
+        words = len(_WORD.findall(b.text))
+        if b.kind in ("p", "head", "other") and b.link_share >= 0.9 and words <= 30:
+            continue  # a paragraph that is one link: "READ MORE: <other story>"
+        kept.append(b)
+    # A heading with nothing of the story after it ("Related", "You may also like") goes too.
+    while kept and kept[-1].kind == "head":
+        kept.pop()
+    return kept
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    toks = _WORD.findall(text.lower())
+    return {tuple(toks[i:i + 4]) for i in range(max(1, len(toks) - 3))} if toks else set()
+
+
+def prefer_declared_body(extracted: str, declared: str | None) -> str:
+    """The page's JSON-LD articleBody when it clearly holds the whole story we only partly found."""
+    if not declared:
+        return extracted
+    ours, theirs = _shingles(extracted), _shingles(declared)
+    if not theirs or len(theirs) < 1.4 * max(1, len(ours)) or len(theirs) < 50:
+        return extracted
+    if len(ours & theirs) < 0.8 * max(1, len(ours)):
+        return extracted  # the declared body is another text (a teaser, a different story)
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n|(?<=[.!?\"”])\s{2,}", declared)]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _fallback_date(tree: HtmlElement, page: RawPage) -> datetime | None:
+    """htmldate's guess (a day, no time) when the page declares no zoned timestamp."""
+    latest = page.fetched_at.astimezone(UTC) + timedelta(days=1)
+    try:
+        found = htmldate.find_date(
+            tree, url=page.url, original_date=True, extensive_search=False,
+            max_date=latest.strftime("%Y-%m-%d"),
+        )
+    except (ValueError, TypeError, RecursionError) as exc:
+        log.debug("htmldate failed on %s: %s", page.url, exc)
+        return None
+    if not found:
+        return None
+    try:
+        return datetime.strptime(found, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def extract_html(page: RawPage, options: PipelineOptions) -> Extracted:
     """Body and metadata of an HTML page; PageRejected(no_article) when there is none."""
-    html = page.html or ""
+    tree = parse_html(page.html or "")
+    md: PageMetadata = read_metadata(tree, page.url)
     doc = trafilatura.bare_extraction(
-        html, url=page.url, include_comments=False, with_metadata=True, as_dict=False
+        tree, url=page.url, include_comments=False, include_links=True, include_tables=True,
+        with_metadata=False,
     )
-    body = getattr(doc, "text", None) if doc is not None else None
-    if not body or not body.strip():
+    postbody = getattr(doc, "body", None) if doc is not None else None
+    blocks = filter_blocks(blocks_from(postbody)) if postbody is not None else []
+    body = "\n\n".join(b.text for b in blocks)
+    body = prefer_declared_body(body, md.article_body)
+    if len(_WORD.findall(body)) < options.min_body_words:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the HTML")
+
+    published, date_source = md.published_at, md.date_source
+    if published is None:
+        published = _fallback_date(tree, page)
+        date_source = "htmldate" if published else None
     return Extracted(
         body=body,
-        headline=getattr(doc, "title", None),
-        description=getattr(doc, "description", None),
-        authors=tuple(a.strip() for a in (getattr(doc, "author", None) or "").split(";") if a.strip()),
-        site_name=getattr(doc, "sitename", None),
-        image_url=getattr(doc, "image", None),
+        headline=md.headline,
+        description=md.description,
+        authors=tuple(md.authors),
+        published_at=published,
+        modified_at=md.modified_at,
+        site_name=md.site_name,
+        canonical_url=md.canonical_url,
+        image_url=md.image_url,
+        language_hint=md.language_hint,
+        tags=tuple(md.tags),
+        keywords=tuple(md.keywords),
+        date_source=date_source,
         extractor="html",
     )

@@ -1,0 +1,323 @@
+"""What a page declares about itself: JSON-LD, <meta>, <time>, canonical link, <html lang>.
+
+Read from an lxml tree we already parsed (no second parse). Declared values win over guesses:
+the extractor only falls back to htmldate for dates when nothing here carries one.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin
+
+from dateutil import parser as date_parser
+from lxml.html import HtmlElement
+
+# Zone abbreviations seen in datelines and meta tags, as UTC offsets in hours.
+_ZONES = {
+    "UTC": 0, "GMT": 0, "Z": 0, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3,
+    "IST": 5.5, "PKT": 5, "ICT": 7, "WIB": 7, "SGT": 8, "HKT": 8, "AWST": 8, "KST": 9, "JST": 9,
+    "AEST": 10, "AEDT": 11, "NZST": 12, "NZDT": 13, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
+    "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "AST": -4, "ADT": -3, "BRT": -3, "ART": -3,
+    "AMT": 4, "WAT": 1, "CAT": 2, "EAT": 3, "SAST": 2,
+}
+_TZINFOS = {k: int(v * 3600) for k, v in _ZONES.items()}
+_YEAR_RANGE = (1990, 2100)
+
+
+def parse_declared(text: str) -> datetime | None:
+    """A declared timestamp as aware UTC (ISO 8601, RFC 2822, common prose forms), or None.
+
+    A value without a zone is read as UTC: the page gave no better information.
+    """
+    text = text.strip()[:80]
+    if not text or not any(c.isdigit() for c in text):
+        return None
+    value: datetime | None = None
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        value = datetime.fromisoformat(iso)
+    except ValueError:
+        try:
+            value = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            try:
+                value = date_parser.parse(text, tzinfos=_TZINFOS, fuzzy=False)
+            except (ValueError, OverflowError, TypeError, LookupError):
+                return None
+    if value is None or not _YEAR_RANGE[0] <= value.year <= _YEAR_RANGE[1]:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+# JSON-LD types that describe the story itself (lower case), best first.
+_ARTICLE_TYPES = (
+    "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+    "reviewnewsarticle", "backgroundnewsarticle", "liveblogposting", "article", "blogposting",
+    "techarticle", "scholarlyarticle", "socialmediaposting", "posting", "report",
+)
+_PUBLISHED_META = (
+    "article:published_time", "og:article:published_time", "datepublished", "publishdate",
+    "pubdate", "publish-date", "article.published", "sailthru.date", "parsely-pub-date",
+    "dc.date.issued", "dcterms.created", "dc.date", "date", "cxenseparse:recs:publishtime",
+)
+_MODIFIED_META = (
+    "article:modified_time", "og:article:modified_time", "datemodified", "og:updated_time",
+    "lastmod", "last-modified", "article.updated", "dcterms.modified",
+)
+_MAX_JSONLD_CHARS = 500_000
+_MAX_LIST = 40
+_SPACES = re.compile(r"\s+")
+_URLISH = re.compile(r"^(?:https?:)?//|^www\.|\.(?:com|net|org)/", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class PageMetadata:
+    """Everything the page declares; every field optional."""
+
+    headline: str | None = None
+    title: str | None = None  # the <title> element, decorations and all
+    h1: str | None = None
+    description: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    modified_at: datetime | None = None
+    date_source: str | None = None
+    site_name: str | None = None
+    canonical_url: str | None = None
+    image_url: str | None = None
+    language_hint: str | None = None
+    tags: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    article_body: str | None = None  # JSON-LD articleBody, when the page declares one
+
+
+def _text(value: object) -> str | None:
+    """A clean one-line string from a JSON-LD / attribute value, or None."""
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str) and v.strip()), None)
+    if not isinstance(value, str):
+        return None
+    text = _SPACES.sub(" ", html_lib.unescape(value)).strip()
+    return text or None
+
+
+def _names(value: object, depth: int = 0) -> list[str]:
+    """Names of JSON-LD persons / organisations (strings, objects with `name`, lists)."""
+    if depth > 4 or value is None:
+        return []
+    if isinstance(value, str):
+        text = _text(value)
+        return [text] if text else []
+    if isinstance(value, dict):
+        return _names(value.get("name"), depth + 1)
+    if isinstance(value, list):
+        return [n for v in value[:_MAX_LIST] for n in _names(v, depth + 1)]
+    return []
+
+
+def _walk(obj: object, depth: int = 0) -> Iterator[dict[str, Any]]:
+    """JSON-LD objects, descending into @graph / mainEntity / lists."""
+    if depth > 6:
+        return
+    if isinstance(obj, list):
+        for item in obj[:_MAX_LIST * 5]:
+            yield from _walk(item, depth + 1)
+    elif isinstance(obj, dict):
+        yield obj
+        for key in ("@graph", "mainEntity", "mainEntityOfPage"):
+            if isinstance(obj.get(key), (dict, list)):
+                yield from _walk(obj[key], depth + 1)
+
+
+def _types(obj: dict[str, Any]) -> list[str]:
+    value = obj.get("@type", [])
+    return [str(t).lower() for t in (value if isinstance(value, list) else [value])]
+
+
+def _jsonld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for script in tree.iter("script"):
+        if "ld+json" not in (script.get("type") or "").lower():
+            continue
+        raw = (script.text or "").strip()
+        if not raw or len(raw) > _MAX_JSONLD_CHARS:
+            continue
+        raw = raw.removeprefix("<!--").removesuffix("-->").strip().rstrip(";")
+        try:
+            data = json.loads(raw, strict=False)
+        except (ValueError, RecursionError):
+            continue
+        out.extend(_walk(data))
+    return out
+
+
+def _pick_article(objects: list[dict[str, Any]], title: str | None) -> dict[str, Any] | None:
+    """The JSON-LD object describing this story: an article type, headline closest to <title>."""
+    title_words = set((title or "").lower().split())
+    best: tuple[int, int, int] | None = None
+    chosen = None
+    for index, obj in enumerate(objects):
+        types = _types(obj)
+        rank = next((len(_ARTICLE_TYPES) - _ARTICLE_TYPES.index(t) for t in types
+                     if t in _ARTICLE_TYPES), 0)
+        if not rank:
+            continue
+        headline = _text(obj.get("headline")) or ""
+        overlap = len(set(headline.lower().split()) & title_words)
+        key = (overlap > 0, rank, -index)
+        if best is None or key > best:
+            best, chosen = key, obj
+    return chosen
+
+
+def _meta_tags(tree: HtmlElement) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """First content per meta key (property / name / itemprop), and all values per key."""
+    first: dict[str, str] = {}
+    every: dict[str, list[str]] = {}
+    for meta in tree.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        content = _text(meta.get("content"))
+        if not key or not content:
+            continue
+        first.setdefault(key.strip(), content)
+        values = every.setdefault(key.strip(), [])
+        if len(values) < _MAX_LIST:
+            values.append(content)
+    return first, every
+
+
+def _split_list(values: list[str]) -> list[str]:
+    """Comma-separated keyword strings into one de-duplicated list."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        for part in re.split(r"[,;]", value):
+            item = part.strip()
+            if item and item.casefold() not in seen and len(item) <= 80:
+                seen.add(item.casefold())
+                out.append(item)
+    return out[:_MAX_LIST]
+
+
+def _image(value: object, depth: int = 0) -> str | None:
+    if depth > 3:
+        return None
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return _image(value.get("url") or value.get("contentUrl"), depth + 1)
+    if isinstance(value, list) and value:
+        return _image(value[0], depth + 1)
+    return None
+
+
+def _first_date(candidates: list[tuple[object, str]]) -> tuple[datetime | None, str | None]:
+    for value, source in candidates:
+        text = _text(value)
+        parsed = parse_declared(text) if text else None
+        if parsed is not None:
+            return parsed, source
+    return None, None
+
+
+def _time_elements(tree: HtmlElement) -> tuple[str | None, str | None]:
+    """(published, modified) datetime attributes of <time> elements, first of each kind."""
+    published = modified = None
+    for el in tree.iter("time"):
+        value = el.get("datetime")
+        if not value:
+            continue
+        marks = " ".join(filter(None, (el.get("itemprop"), el.get("class"), el.get("pubdate"))))
+        marks = marks.lower()
+        if "modif" in marks or "updat" in marks:
+            modified = modified or value
+        elif published is None:
+            published = value
+    return published, modified
+
+
+def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
+    """Everything a parsed page declares about its story."""
+    meta, every = _meta_tags(tree)
+    objects = _jsonld_objects(tree)
+    title_el = tree.find(".//title")
+    title = _text(title_el.text_content()) if title_el is not None else None
+    h1_el = next(tree.iter("h1"), None)
+    h1 = _text(h1_el.text_content()) if h1_el is not None else None
+    art = _pick_article(objects, title) or {}
+    publisher = art.get("publisher")
+    org = next((o for o in objects if {"organization", "newsmediaorganization"} & set(_types(o))),
+               None)
+
+    md = PageMetadata(title=title, h1=h1)
+    md.headline = (_text(art.get("headline")) or meta.get("og:title")
+                   or meta.get("twitter:title") or h1 or title)
+    md.description = (meta.get("og:description") or meta.get("description")
+                      or _text(art.get("description")) or meta.get("twitter:description"))
+    names = _names(publisher) + (_names(org) if org else [])
+    md.site_name = meta.get("og:site_name") or (names[0] if names else None) or meta.get(
+        "application-name")
+
+    authors = _names(art.get("author")) or _names(art.get("creator"))
+    if not authors:
+        authors = [a for a in every.get("author", []) + every.get("article:author", [])
+                   + every.get("sailthru.author", []) + every.get("parsely-author", [])]
+    md.authors = [a for a in authors if not _URLISH.search(a)]
+
+    time_pub, time_mod = _time_elements(tree)
+    md.published_at, md.date_source = _first_date(
+        [(art.get("datePublished"), "jsonld"), (art.get("dateCreated"), "jsonld")]
+        + [(meta.get(k), "meta") for k in _PUBLISHED_META]
+        + [(time_pub, "time")]
+    )
+    md.modified_at, _ = _first_date(
+        [(art.get("dateModified"), "jsonld")] + [(meta.get(k), "meta") for k in _MODIFIED_META]
+        + [(time_mod, "time")]
+    )
+
+    canonical = next((link.get("href") for link in tree.iter("link")
+                      if "canonical" in (link.get("rel") or "").lower().split()
+                      and link.get("href")), None)
+    canonical = canonical or meta.get("og:url") or _text(art.get("url"))
+    md.canonical_url = _absolute(canonical, url)
+    md.image_url = _absolute(meta.get("og:image") or meta.get("twitter:image")
+                             or _image(art.get("image")), url)
+    lang = tree.get("lang") or tree.get("xml:lang") or meta.get("content-language")
+    lang = lang or _text(art.get("inLanguage")) or meta.get("og:locale")
+    md.language_hint = lang.strip().replace("_", "-")[:16] if lang and lang.strip() else None
+    md.tags = _split_list(every.get("article:tag", []) + _strings(art.get("keywords"))
+                          + _strings(art.get("articleSection")))
+    md.keywords = _split_list(every.get("keywords", []) + every.get("news_keywords", []))
+    body = art.get("articleBody")
+    md.article_body = body if isinstance(body, str) and body.strip() else None
+    return md
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value[:_MAX_LIST] if isinstance(v, str)]
+    return []
+
+
+def _absolute(href: str | None, base: str) -> str | None:
+    """An absolute http(s) URL, or None for anything else (javascript:, data:, garbage)."""
+    if not href:
+        return None
+    try:
+        absolute = urljoin(base, href.strip())
+    except ValueError:
+        return None
+    return absolute if absolute.startswith(("http://", "https://")) else None
