@@ -94,6 +94,16 @@ class Settings(BaseSettings):
         ge=0,
         description="Extraction processes per worker (0 = in the worker's thread pool).",
     )
+    dedupe_sweep_interval: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds between sweeps that delete expired dedupe entries (and their changelog).",
+    )
+    blocking_timeout: float = Field(
+        default=1.0,
+        ge=0,
+        description="Faust logs a traceback when the event loop blocks this long (0 = off).",
+    )
 
     # --- Runtime -------------------------------------------------------------------------
     store: Literal["rocksdb", "memory"] = Field(

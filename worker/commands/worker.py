@@ -1,17 +1,65 @@
-"""`news-worker worker` (not implemented yet)."""
+"""`news-worker worker`: run the streaming worker (Faust) against Kafka.
+
+Everything comes from `NEWS_*` settings. SIGTERM or Ctrl-C stops it gracefully: fetching
+stops, the pages in flight are finished and published, offsets are committed and the
+consumer group is left; then the extraction processes are stopped.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from worker.errors import ToolError
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("worker", help="(not implemented yet)")
+    parser = sub.add_parser(
+        "worker",
+        help="run the streaming worker: pages topic -> articles, duplicates, rejections",
+        description="Consume raw pages from Kafka and publish article events, duplicate "
+        "records and rejections. Configured by NEWS_* environment variables (see README); "
+        "serves /metrics, /healthz and /readyz on NEWS_WEB_HOST:NEWS_WEB_PORT.",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ToolError("not implemented yet")
+    # Faust is heavy to import: load it only for this command.
+    import faust
+
+    from worker.agents import install_agents
+    from worker.app import create_app
+    from worker.executor import PageExecutor
+    from worker.logs import configure_logging
+    from worker.settings import get_settings
+    from worker.web import install_views
+
+    settings = get_settings()
+    configure_logging(settings)
+    news = create_app(settings)
+    executor = PageExecutor(
+        news.options, processes=settings.extract_processes, timeout=settings.page_timeout
+    )
+    install_agents(news, executor)
+    install_views(news)
+    worker = faust.Worker(
+        news.app,
+        loglevel=settings.log_level,
+        blocking_timeout=settings.blocking_timeout or None,
+        override_logging=False,
+        redirect_stdouts=False,
+        quiet=True,
+    )
+    executor.start()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:  # the worker crashed; faust has logged the traceback
+        raise ToolError(f"worker crashed: {type(exc).__name__}: {exc}") from None
+    finally:
+        executor.stop()
+    print("news-worker worker: stopped", file=sys.stderr)
+    return 0

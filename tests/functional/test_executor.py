@@ -1,0 +1,105 @@
+"""PageExecutor: the pipeline off the event loop, a per-page time limit, dead processes replaced."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.factories import message
+from worker.errors import RejectReason
+from worker.executor import PageExecutor
+from worker.pipeline import PipelineOptions, process_page
+from worker.pipeline.types import Article, Rejection, Source
+
+RECEIVED = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
+SOURCE = Source("pages.raw", 1, 42)
+
+
+@pytest.fixture
+async def executor() -> AsyncIterator[PageExecutor]:
+    pool = PageExecutor(PipelineOptions(), processes=1, timeout=30.0)
+    pool.start()
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+async def test_same_result_as_the_pipeline_in_process(executor: PageExecutor) -> None:
+    page = message(page_id="p1")
+    result = await executor.process(page, RECEIVED, SOURCE)
+    expected = process_page(page, received_at=RECEIVED, options=PipelineOptions(), source=SOURCE)
+    assert isinstance(result, Article)
+    assert result == expected
+
+
+async def test_rejections_come_back_with_their_source(executor: PageExecutor) -> None:
+    result = await executor.process(b"{not json", RECEIVED, SOURCE)
+    assert isinstance(result, Rejection)
+    assert result.reason is RejectReason.INVALID_JSON
+    assert result.source == SOURCE
+
+
+async def test_overrun_is_rejected_and_the_process_replaced(executor: PageExecutor) -> None:
+    executor.timeout = 0.001  # no real page is extracted in a millisecond
+    old_pid = executor._all[0].process.pid  # type: ignore[union-attr]
+    result = await executor.process(message(page_id="slow", url="https://a.example/x"),
+                                    RECEIVED, SOURCE)
+    assert isinstance(result, Rejection)
+    assert result.reason is RejectReason.TIMEOUT
+    assert (result.page_id, result.url) == ("slow", "https://a.example/x")
+    assert executor.restarts == 1
+    new_process = executor._all[0].process
+    assert new_process is not None and new_process.pid != old_pid and new_process.is_alive()
+    # The replacement works normally once the limit allows it.
+    executor.timeout = 30.0
+    assert isinstance(await executor.process(message(page_id="p2"), RECEIVED, SOURCE), Article)
+
+
+async def test_a_killed_process_is_replaced_and_the_page_retried(executor: PageExecutor) -> None:
+    process = executor._all[0].process
+    assert process is not None and process.pid is not None
+    os.kill(process.pid, signal.SIGKILL)
+    process.join(timeout=5)
+    result = await executor.process(message(page_id="p3"), RECEIVED, SOURCE)
+    assert isinstance(result, Article) and result.page_id == "p3"
+    assert executor.restarts == 1
+
+
+async def test_the_event_loop_stays_free_while_pages_are_extracted(
+    executor: PageExecutor,
+) -> None:
+    pages = [message(page_id=f"p{i}") for i in range(8)]
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    for page in pages:
+        assert isinstance(await executor.process(page, RECEIVED, SOURCE), Article)
+    done.set()
+    await task
+    assert gaps and max(gaps) < 0.5
+
+
+async def test_thread_mode_rejects_an_overrun_too() -> None:
+    pool = PageExecutor(PipelineOptions(), processes=0, timeout=0.0001)
+    pool.start()
+    try:
+        result = await pool.process(message(page_id="t1"), RECEIVED, SOURCE)
+    finally:
+        pool.stop()
+    assert isinstance(result, Rejection) and result.reason is RejectReason.TIMEOUT

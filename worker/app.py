@@ -1,0 +1,173 @@
+"""The Faust app: every topic the worker touches and its one table. Declarations only.
+
+    pages topic (raw bytes, keyed by URL)                          settings.topic_pages
+      -> extract_articles  -> rejected topic (keyed by page id or URL)   NEWS_TOPIC_REJECTED
+                           -> stories topic (internal, by dedupe key)     <app_id>-stories
+      -> drop_duplicates   -> articles topic (keyed by article id)         NEWS_TOPIC_ARTICLES
+         (table `dedupe`,  -> duplicates topic (keyed by duplicate_of)     NEWS_TOPIC_DUPLICATES
+         changelog topic <app_id>-dedupe-changelog)
+
+The stories topic and the changelog have `topic_partitions` partitions each, so partition p
+of the table is written only by the agent reading partition p of the stories topic. Every
+value is raw bytes: we encode and decode JSON ourselves (orjson), so a malformed message can
+never fail inside Faust's codecs, where it would be acked and dropped without a trace.
+The agents live in `worker/agents.py`; the web views in `worker/web.py`.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from aiokafka.helpers import create_ssl_context
+from faust.types import ChannelT, TopicT
+
+from worker.errors import ConfigError
+from worker.metrics import WorkerMetrics
+from worker.pipeline.options import PipelineOptions
+from worker.settings import Settings
+
+# Room for a record's envelope around the largest page (JSON escaping, metadata).
+_ENVELOPE = 256 * 1024
+
+
+@dataclass
+class Health:
+    """What `/readyz` needs to know, kept current by signal receivers."""
+
+    assigned: bool = False  # a partition assignment has been received at least once
+
+
+@dataclass
+class NewsApp:
+    """The Faust app with its topics and table, built once from settings."""
+
+    app: faust.App
+    settings: Settings
+    options: PipelineOptions
+    pages: TopicT
+    stories: TopicT
+    articles: ChannelT[bytes]
+    rejected: ChannelT[bytes]
+    duplicates: ChannelT[bytes]
+    dedupe: Any  # faust.Table[bytes, bytes]: dedupe key -> DedupeEntry JSON
+    metrics: WorkerMetrics
+    max_record_bytes: int
+    health: Health = field(default_factory=Health)
+
+    @property
+    def outputs(self) -> list[ChannelT[bytes]]:
+        """Topics the worker only writes (declared at start-up)."""
+        return [self.articles, self.rejected, self.duplicates]
+
+
+def max_record_bytes(settings: Settings) -> int:
+    """Largest record the worker may write: a rejection quotes the whole page, base64 at worst."""
+    return (settings.max_page_bytes * 4) // 3 + _ENVELOPE
+
+
+def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    """Faust credentials for the configured Kafka security protocol (None for PLAINTEXT)."""
+    protocol = settings.kafka_security_protocol
+    context: ssl.SSLContext | None = None
+    if protocol.endswith("SSL"):
+        try:
+            context = create_ssl_context(
+                cafile=settings.kafka_ssl_cafile,
+                certfile=settings.kafka_ssl_certfile,
+                keyfile=settings.kafka_ssl_keyfile,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot load the Kafka TLS files: {exc}") from None
+    if protocol.startswith("SASL"):
+        if not settings.kafka_sasl_username or settings.kafka_sasl_password is None:
+            raise ConfigError(
+                "NEWS_KAFKA_SASL_USERNAME and NEWS_KAFKA_SASL_PASSWORD are required with "
+                f"NEWS_KAFKA_SECURITY_PROTOCOL={protocol}"
+            )
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password.get_secret_value(),
+            ssl_context=context,
+            mechanism=settings.kafka_sasl_mechanism,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsApp:
+    """Build the app, its topics and its table from settings.
+
+    `in_memory_outputs` swaps the three output topics for in-memory channels (functional
+    tests read them back without a broker); nothing else changes.
+    """
+    partitions = settings.topic_partitions
+    record_limit = max_record_bytes(settings)
+    rocksdb = settings.store == "rocksdb"
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
+        broker_credentials=broker_credentials(settings),
+        # faust's rocksdb store uses rocksdict when it is installed (the table forces it).
+        store="rocksdb://" if rocksdb else "memory://",
+        datadir=settings.data_dir,
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=partitions,
+        topic_replication_factor=settings.topic_replication,
+        # No on_leader timers: skip the leader-election topic.
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        # Finish (or hand back) the page in flight before a rebalance or shutdown commits.
+        stream_wait_empty=True,
+        broker_commit_interval=1.0,
+        producer_acks=-1,
+        producer_max_request_size=record_limit + _ENVELOPE,
+        consumer_max_fetch_size=record_limit + _ENVELOPE,
+        web_enabled=True,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        autodiscover=False,
+    )
+    big_records = {"max.message.bytes": str(record_limit)}
+    pages = app.topic(
+        settings.topic_pages,
+        internal=True,  # "declare if missing", with our partition count
+        partitions=partitions,
+        config={"max.message.bytes": str(settings.max_page_bytes + _ENVELOPE)},
+    )
+    stories = app.topic(
+        f"{settings.app_id}-stories", internal=True, partitions=partitions, config=big_records
+    )
+
+    def output(name: str) -> ChannelT[bytes]:
+        if in_memory_outputs:
+            return app.channel(maxsize=100_000)
+        return app.topic(name, internal=True, partitions=partitions, config=big_records)
+
+    dedupe = app.Table(
+        "dedupe",
+        default=None,
+        partitions=partitions,
+        key_serializer="raw",
+        value_serializer="raw",
+        options={"driver": "rocksdict"} if rocksdb else None,
+        help="dedupe key -> stories published under it (DedupeEntry JSON)",
+    )
+    return NewsApp(
+        app=app,
+        settings=settings,
+        options=settings.pipeline_options(),
+        pages=pages,
+        stories=stories,
+        articles=output(settings.topic_articles),
+        rejected=output(settings.topic_rejected),
+        duplicates=output(settings.topic_duplicates),
+        dedupe=dedupe,
+        metrics=WorkerMetrics(),
+        max_record_bytes=record_limit,
+    )

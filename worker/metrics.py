@@ -1,0 +1,91 @@
+"""Prometheus metrics of one worker process, served as text on `/metrics`.
+
+One `WorkerMetrics` per app, each with its own registry (so tests can build several apps in
+one process). Counters are updated by the agents; consumer lag is computed when scraped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from worker.errors import RejectReason
+
+# Extraction is ~10-50 ms a page; the tail (hostile pages) runs to the time limit.
+_EXTRACT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Produce-to-publish lag: the latency target is 250 ms at p99.
+_LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+LagSource = Callable[[], Iterable[tuple[str, int, int]]]  # -> (topic, partition, lag)
+
+
+class _ConsumerLag(Collector):
+    """`news_consumer_lag` per partition, read from the consumer at scrape time."""
+
+    def __init__(self) -> None:
+        self.source: LagSource | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "news_consumer_lag",
+            "Messages behind the partition's high-water mark (assigned partitions).",
+            labels=["topic", "partition"],
+        )
+        for topic, partition, lag in (self.source() if self.source else ()):
+            family.add_metric([topic, str(partition)], lag)
+        yield family
+
+
+class WorkerMetrics:
+    """Every metric the worker exports."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.pages = Counter("news_pages", "Raw pages consumed from the pages topic.", registry=r)
+        self.articles = Counter("news_articles", "New articles published (version 1).", registry=r)
+        self.updates = Counter(
+            "news_article_updates", "Article updates published (version > 1).", registry=r
+        )
+        self.redeliveries = Counter(
+            "news_article_redeliveries",
+            "Identical (id, version) re-published for a replayed input (after a crash).",
+            registry=r,
+        )
+        self.duplicates = Counter("news_duplicates", "Duplicate records published.", registry=r)
+        self.rejections = Counter(
+            "news_rejections", "Rejections published, by reason.", ["reason"], registry=r
+        )
+        for reason in RejectReason:
+            self.rejections.labels(reason.value)  # export zeros so alerts can rate() them
+        self.extraction = Histogram(
+            "news_extraction_seconds",
+            "Wall time to run the pipeline on one page (off the event loop).",
+            buckets=_EXTRACT_BUCKETS,
+            registry=r,
+        )
+        self.publish_lag = Histogram(
+            "news_publish_lag_seconds",
+            "Pages-topic message timestamp to the broker's ack of the output record.",
+            ["output"],
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
+        self.extract_restarts = Counter(
+            "news_extract_process_restarts",
+            "Extraction processes replaced, by cause (timeout, died).",
+            ["cause"],
+            registry=r,
+        )
+        self.expired = Counter(
+            "news_dedupe_expired_keys", "Dedupe keys removed by the expiry sweep.", registry=r
+        )
+        self.consumer_lag = _ConsumerLag()
+        r.register(self.consumer_lag)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)
