@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 from aiokafka.partitioner import murmur2
 from faust.types import TP, ChannelT, EventT, StreamT, TopicT
-from faust.types.signals import BaseSignalT
+from mode.types.signals import BaseSignalT
 
 from worker.app import NewsApp
 from worker.errors import RejectReason
@@ -163,21 +163,24 @@ async def route_page(news: NewsApp, event: EventT[bytes], result: Article | Reje
             msg.value if isinstance(msg.value, bytes) else b"",
             result.page_id, result.url, Source(msg.topic, msg.partition, msg.offset),
         )
-    await publish_rejection(news, result, msg.timestamp)
+    await publish_rejection(news, result, msg.timestamp, msg.key)
 
 
-async def publish_rejection(news: NewsApp, rejection: Rejection, input_ts: float | None) -> None:
-    """Rejection record to the rejected topic, keyed by page id (or URL)."""
+async def publish_rejection(
+    news: NewsApp, rejection: Rejection, input_ts: float | None, input_key: Any = None
+) -> None:
+    """Rejection record to the rejected topic, keyed by page id, URL or the input's key."""
     rejection = replace(rejection, rejected_at=utc_now())
-    key = rejection.page_id or rejection.url
+    text_key = rejection.page_id or rejection.url
+    key = text_key.encode("utf-8") if text_key else (
+        input_key if isinstance(input_key, bytes) else None)
     value = encode_rejection(rejection, news.max_record_bytes)
     news.metrics.rejections.labels(rejection.reason.value).inc()
     log.info("page rejected: %s (%s)", rejection.reason.value, rejection.detail[:200],
              extra={"event": "page.rejected", "page_id": rejection.page_id,
                     "url": rejection.url, "topic": rejection.source.topic,
                     "partition": rejection.source.partition, "offset": rejection.source.offset})
-    await _publish(news, news.rejected, key.encode("utf-8") if key else None, value,
-                   REJECTION_SCHEMA, "rejection", input_ts)
+    await _publish(news, news.rejected, key, value, REJECTION_SCHEMA, "rejection", input_ts)
 
 
 async def _page(

@@ -153,8 +153,8 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         "dedupe",
         default=None,
         partitions=partitions,
-        key_serializer="raw",
-        value_serializer="raw",
+        key_type=bytes,  # raw bytes both ways (the app's serializers)
+        value_type=bytes,
         options={"driver": "rocksdict"} if rocksdb else None,
         help="dedupe key -> stories published under it (DedupeEntry JSON)",
     )
