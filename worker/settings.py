@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     dedupe_sweep_interval: float = Field(
         default=600.0,
         gt=0,
-        description="Seconds between sweeps that delete expired dedupe entries (and their changelog).",
+        description="Seconds between sweeps that delete expired dedupe entries.",
     )
     blocking_timeout: float = Field(
         default=1.0,
