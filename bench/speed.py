@@ -152,18 +152,19 @@ def per_page(ctx: Context, pages: list[Page], rounds: int) -> dict[str, Any]:
             "per_page_ms": [[m.get(k) for k in keys] for m in medians.values()], "keys": keys}
 
 
-def _build_input(ctx: Context, pages: list[Page], n: int) -> tuple[str, str]:
-    path = ctx.path("speed_input.jsonl")
+def build_input(ctx: Context, pages: list[Page], n: int, name: str = "speed") -> tuple[str, str]:
+    """A JSON-lines file of n raw-page messages (pages cycled, unique ids), and an empty one."""
+    path = ctx.path(f"{name}_input.jsonl")
     with open(path, "wb") as fh:
         for k in range(n):
             page = pages[k % len(pages)]
             fh.write(raw_message(page, page_id=f"{page.id[:16]}-{k}") + b"\n")
-    empty = ctx.path("speed_empty.jsonl")
+    empty = ctx.path(f"{name}_empty.jsonl")
     empty.write_bytes(b"")
     return str(path), str(empty)
 
 
-def _commands(path: str) -> dict[str, list[str]]:
+def commands(path: str) -> dict[str, list[str]]:
     nw = os.path.join(BIN, "news-worker")
     return {
         "news-worker process -j1": [nw, "process", path, "--out", os.devnull, "-j", "1"],
@@ -172,7 +173,7 @@ def _commands(path: str) -> dict[str, list[str]]:
     }
 
 
-def _timed(cmd: list[str]) -> tuple[float, str]:
+def timed(cmd: list[str]) -> tuple[float, str]:
     started = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                           timeout=600, check=False)
@@ -184,9 +185,9 @@ def _timed(cmd: list[str]) -> tuple[float, str]:
 
 def throughput(ctx: Context, pages: list[Page], n: int, rounds: int) -> dict[str, Any]:
     """pages/s of process -j1/-j2 and the trafilatura loop, rotated per round."""
-    path, empty = _build_input(ctx, pages, n)
-    cmds = _commands(path)
-    startup_cmds = _commands(empty)
+    path, empty = build_input(ctx, pages, n)
+    cmds = commands(path)
+    startup_cmds = commands(empty)
     walls: dict[str, list[float]] = {k: [] for k in cmds}
     startups: dict[str, list[float]] = {k: [] for k in cmds}
     last_line: dict[str, str] = {}
@@ -194,8 +195,8 @@ def throughput(ctx: Context, pages: list[Page], n: int, rounds: int) -> dict[str
     for r in range(rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
-            startups[name].append(_timed(startup_cmds[name])[0])
-            wall, line = _timed(cmds[name])
+            startups[name].append(timed(startup_cmds[name])[0])
+            wall, line = timed(cmds[name])
             walls[name].append(wall)
             last_line[name] = line
     out: dict[str, Any] = {"messages": n, "rounds": rounds, "runs": {}}
