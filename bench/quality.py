@@ -95,10 +95,16 @@ def _plot(ctx: Context, body: dict[str, Any]) -> str:
     ax.barh(y, f1, xerr=err, color=colors)
     ax.set_yticks(y, names)
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
+    ax.set_xlim(0, 1.1)
+    ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_xlabel("body F1 (eval_extract.py; error bar: bootstrap std)")
-    for yi, v in zip(y, f1, strict=True):
-        ax.text(min(v + 0.01, 0.93), yi, f"{v:.3f}", va="center")
+    for yi, v, e in zip(y, f1, err, strict=True):
+        ax.text(v + e + 0.01, yi, f"{v:.3f}", va="center", fontsize=9)
+    first_text = next((k for k, n in enumerate(names) if n in adapters.TEXT_ADAPTERS), None)
+    if first_text:
+        ax.axhline(first_text - 0.5, color="black", lw=0.8)
+        ax.text(0.01, first_text - 0.35, "pages rendered as plain text ↓", fontsize=8,
+                va="top", color="white")
     fig.tight_layout()
     name = "quality_f1.png"
     fig.savefig(ctx.path(name), dpi=100)

@@ -83,15 +83,20 @@ class Session:
 
 
 # --- the broker, the workers --------------------------------------------------------------
-@asynccontextmanager
-async def local_broker(ctx: Context) -> Any:
-    """The project's LocalKafka (tools/kafka), started for this section and always stopped."""
+def local_kafka_class() -> Any:
+    """tools/kafka's LocalKafka, or SectionSkipped when it is not there."""
     sys.path.insert(0, str(REPO))
     try:
         from tools.kafka import LocalKafka  # type: ignore[import-not-found]
     except ImportError as exc:
         raise SectionSkipped(f"no local Kafka helper (tools/kafka): {exc}") from None
-    kafka = LocalKafka(data_dir=Path(tempfile.mkdtemp(prefix="bench-kafka-")))
+    return LocalKafka
+
+
+@asynccontextmanager
+async def local_broker(ctx: Context) -> Any:
+    """The project's LocalKafka (tools/kafka), started for this section and always stopped."""
+    kafka = local_kafka_class()(data_dir=Path(tempfile.mkdtemp(prefix="bench-kafka-")))
     try:
         await asyncio.to_thread(kafka.start)
     except Exception as exc:
@@ -448,6 +453,7 @@ def _plot(ctx: Context, data: dict[str, Any]) -> list[str]:
 def run(ctx: Context) -> dict[str, Any]:
     """The streaming session, plus `process` on the same pages for the offline ratio."""
     plan = QUICK if ctx.quick else FULL
+    local_kafka_class()  # skip before spending time on the offline runs
     _, _, pages = load_pages(ctx.corpus, limit=20 if ctx.quick else None)
     offline = offline_rates(ctx, pages, plan.offline)
 
