@@ -1,38 +1,209 @@
-"""Cleaning shared by HTML and text pages: headlines without site names, bodies without furniture."""
+"""Cleaning shared by HTML and text pages: headlines without site names, bodies without furniture.
+
+Body cleaning works on paragraphs (blank-line separated) and removes what is about the page
+rather than the story: a repeat of the headline or standfirst, bylines and datelines, photo
+credits, calls to action ("Read more", "Sign up", "Follow us"), and trailing copyright or
+"contributed to this report" lines. Rules look at the shape of a line, never at a site name.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from worker.pipeline.dedupe import WIRE_PREFIX
 from worker.pipeline.types import Extracted, RawPage
 
-_SPACES = re.compile(r"[ \t\u00a0]+")
+_SPACES = re.compile(r"[ \t\u00a0\u2009\u200b]+")
+_WORD = re.compile(r"\w+")
+_SEPARATORS = (" - ", " | ", " – ", " — ", " :: ", " · ", " » ", " / ")
+# A trailing " | Site" part is dropped when it names the site: its words appear in the
+# domain or in the declared site name.
+_MAX_DECORATION_WORDS = 6
+
+# Lines that are furniture wherever they appear (matched on the start of the line).
+_FURNITURE = re.compile(
+    r"^(?:read (?:more|also|next)|see (?:more|also)|also read|related(?: articles?| stories| "
+    r"coverage| content| roundup)?\s*:|related\s*$|more from|more on this|recommended|"
+    r"don'?t miss|you may (?:also )?like|you might (?:also )?like|trending|most (?:read|popular)|"
+    r"sign up|subscribe (?:to|now|for|here)|get (?:our|the) .{0,30}newsletter|newsletter|"
+    r"follow (?:us|@)|like (?:us|this story)|share (?:this|on)|click here|tap here|"
+    r"advertisement|story continues below|continue reading|explore further|order reprints|"
+    r"print article|tags?\s*:|tags\s*$|topics?\s*:|filed under|categor(?:y|ies)\s*:|"
+    r"listen(?: to)?\s*:|download\s*:|watch\s*:|leia (?:também|mais)|veja também|leggi anche|"
+    r"lesen sie auch|lire aussi|baca juga|also on \S+|comments?\s*$|\d+ comments?\s*$|"
+    r"tell us what you think|this article (?:has been|was) sent|thank you\s*$|"
+    r"an error has occurred|image (?:source|credit)\s*:|photo(?:graph)?s?(?: credit)?\s*:|"
+    r"pictures?\s*:|foto\s*:|credit\s*:|source\s*:\s*\S+\s*$|getty images\s*$)",
+    re.IGNORECASE,
+)
+# Lines that end a story: everything from the first of them (in the last third) is dropped.
+_TAIL = re.compile(
+    r"^(?:copyright|©|\(c\) \d{4}|all rights reserved|write to .{0,60}@|this copy is for your|"
+    r".{0,80}contributed to this report|.{0,60}(?:follow (?:him|her|them) on|"
+    r"is (?:a|an|the) .{0,40}(?:writer|reporter|editor|correspondent|curator) (?:at|for|of)))",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(r"^(?:by|por|di|von|par|oleh|от|written by|words by)\s+\S", re.IGNORECASE)
+_DATE_WORDS = frozenset(
+    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
+    "august september october november december mon tue wed thu fri sat sun monday tuesday "
+    "wednesday thursday friday saturday sunday am pm at on published updated posted last "
+    "modified publicado atualizado em de às janeiro fevereiro março abril maio junho julho agosto "
+    "setembro outubro novembro dezembro segunda terça quarta quinta sexta sábado domingo feira "
+    "pubblicato aggiornato il gennaio febbraio marzo aprile maggio giugno luglio settembre ottobre "
+    "dicembre veröffentlicht aktualisiert uhr am um januar februar märz juni juli oktober dezember "
+    "ist gmt utc est edt pst pdt bst cet cest jst kst hrs date time diterbitkan".split()
+)
+_YEAR_OR_CLOCK = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}[:.]\d\d\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 
 
-def clean_headline(headline: str, site_name: str | None) -> str:
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+
+
+def _site_words(site_name: str | None, url: str | None) -> set[str]:
+    """Distinctive words naming the site: from its declared name and its host name."""
+    words = set(_norm(site_name or "").split())
+    if site_name:
+        words.add("".join(_norm(site_name).split()))
+    if url:
+        host = (urlsplit(url).hostname or "").removeprefix("www.")
+        words |= set(re.split(r"[.\-]", host))
+        words.add(host.replace(".", ""))
+    return {w for w in words if len(w) >= 4} - {"news", "blog", "online", "daily", "times"}
+
+
+def _is_decoration(part: str, site_words: set[str]) -> bool:
+    """True when a headline part ('The Beachbody Blog', 'Express.co.uk') names the site."""
+    words = _norm(part).split()
+    if not words or len(words) > _MAX_DECORATION_WORDS:
+        return False
+    squashed = "".join(words)
+    return any(w in squashed or (len(squashed) >= 4 and squashed in w) for w in site_words)
+
+
+def clean_headline(headline: str, site_name: str | None, url: str | None = None) -> str:
     """Remove wire prefixes and a ' - SiteName' / 'SiteName | ' decoration."""
     text = WIRE_PREFIX.sub("", _SPACES.sub(" ", headline).strip())
-    if site_name:
-        for sep in (" - ", " | ", " – ", " — ", " :: ", " · "):
-            if text.endswith(sep + site_name):
-                text = text[: -len(sep + site_name)]
-            if text.startswith(site_name + sep):
-                text = text[len(site_name + sep):]
-    return text.strip()
+    site_words = _site_words(site_name, url)
+    for _ in range(2):  # "Story | Section | Site"
+        for sep in _SEPARATORS:
+            head, found, tail = text.rpartition(sep)
+            if found and head.strip() and _is_decoration(tail, site_words):
+                text = head.strip()
+                break
+            head, found, tail = text.partition(sep)
+            if found and tail.strip() and _is_decoration(head, site_words):
+                text = tail.strip()
+                break
+    return text.strip() or headline.strip()
 
 
-def clean_body(body: str, headline: str | None) -> str:
-    """Paragraphs separated by one blank line, without a leading repeat of the headline."""
+def _is_dateline(line: str) -> bool:
+    """A short line that is mostly a date: 'Published 18 November 2019', '22/01/2018 às 0:13'."""
+    words = _WORD.findall(line.casefold())
+    if not words or len(words) > 14 or not _YEAR_OR_CLOCK.search(line):
+        return False
+    datey = sum(1 for w in words if w.isdigit() or w in _DATE_WORDS)
+    return datey >= 0.6 * len(words)
+
+
+def _is_byline(line: str, authors: tuple[str, ...]) -> bool:
+    words = _WORD.findall(line)
+    if len(words) > 16:
+        return False
+    if _BYLINE.match(line) and (len(words) <= 10 or "|" in line or _YEAR_OR_CLOCK.search(line)):
+        return True
+    norm = _norm(line)
+    return bool(authors) and any(norm == _norm(a) for a in authors)
+
+
+def _is_furniture(line: str) -> bool:
+    return len(_WORD.findall(line)) <= 40 and _FURNITURE.match(line) is not None
+
+
+def clean_body(
+    body: str,
+    headline: str | None,
+    description: str | None = None,
+    authors: tuple[str, ...] = (),
+) -> str:
+    """Paragraphs separated by one blank line, without page furniture around the story."""
     paragraphs = [_SPACES.sub(" ", p).strip() for p in re.split(r"\n\s*\n|\n", body)]
-    paragraphs = [p for p in paragraphs if p]
-    if headline and paragraphs and paragraphs[0].casefold() == headline.casefold():
-        paragraphs = paragraphs[1:]
-    return "\n\n".join(paragraphs)
+    paragraphs = [p for p in paragraphs if p and _WORD.search(p)]
+    head = _norm(headline or "")
+
+    # The top of the page: headline and standfirst repeats, bylines, datelines.
+    start = 0
+    while start < len(paragraphs) and start < 6:
+        line = paragraphs[start]
+        norm = _norm(line)
+        if norm == head or _is_byline(line, authors) or _is_dateline(line):
+            start += 1
+            continue
+        break
+    kept: list[str] = []
+    for line in paragraphs[start:]:
+        norm = _norm(line)
+        if _is_furniture(line) or _is_dateline(line) or _is_byline(line, authors):
+            continue
+        if len(head.split()) >= 4 and norm == head:
+            continue  # the headline again, in a share box or a related card
+        kept.append(line)
+    # The end of the story: copyright, "write to", author bios.
+    cut = len(kept)
+    for index in range(len(kept) - 1, max(0, (2 * len(kept)) // 3 - 1), -1):
+        if _TAIL.match(kept[index]) and len(_WORD.findall(kept[index])) <= 60:
+            cut = index
+    return "\n\n".join(kept[:cut] if cut > 0 else kept)
+
+
+_AUTHOR_SPLIT = re.compile(r"\s+(?:and|und|et|e|y|&)\s+|\s*[,;|/]\s*|\s+-\s+", re.IGNORECASE)
+_AUTHOR_PREFIX = re.compile(
+    r"^(?:[\w-]+\s+){0,2}?(?:by|por|di|von|par|oleh|от)\s*:?\s+",
+    re.IGNORECASE,
+)
+_NOT_A_NAME = re.compile(
+    r"@|https?:|www\.|\d|^(?:staff|editor|admin|guest|contributor|reporter|correspondent|"
+    r"updated|published|posted|more|follow|view all.*|and)$|\b(?:editor|writer|correspondent|"
+    r"reporter|columnist|contributor|editor-at-large|producer)\b",
+    re.IGNORECASE,
+)
+# "WASHINGTON (Reuters) -": the agency of a wire story that names no author.
+_WIRE_DATELINE = re.compile(
+    r"^[A-Z][\w .,'/-]{0,40}\((Reuters|AP|AFP|Bloomberg|UPI|dpa|ANI|PTI|IANS|Xinhua)\)\s*[-—–:]")
+
+
+def clean_authors(authors: tuple[str, ...] | list[str], body: str = "") -> tuple[str, ...]:
+    """Author names and agencies: split 'By X and Y', no 'By', no duplicates, no junk."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for raw in authors:
+        text = _AUTHOR_PREFIX.sub("", _SPACES.sub(" ", raw).strip())
+        for part in _AUTHOR_SPLIT.split(text):
+            name = _AUTHOR_PREFIX.sub("", part.strip(" .:-–—()")).strip()
+            key = _norm(name)
+            if (not key or key in seen or len(key.split()) > 5 or len(name) > 60
+                    or _NOT_A_NAME.search(name)):
+                continue
+            if out and len(name) <= 4 and name.isupper():
+                continue  # credentials after a name: "Jane Doe, MS, RDN"
+            seen.add(key)
+            out.append(name)
+    if not out and body:
+        match = _WIRE_DATELINE.match(body)
+        if match:
+            out.append(match.group(1))
+    return tuple(out[:12])
 
 
 def clean_extracted(extracted: Extracted, page: RawPage) -> Extracted:
     """Apply headline and body cleaning to what extraction found."""
-    headline = clean_headline(extracted.headline, extracted.site_name) if extracted.headline else None
-    return replace(extracted, headline=headline, body=clean_body(extracted.body, headline))
+    headline = (clean_headline(extracted.headline, extracted.site_name, page.url)
+                if extracted.headline else None)
+    authors = clean_authors(extracted.authors, extracted.body)
+    body = clean_body(extracted.body, headline, extracted.description, authors) or extracted.body
+    return replace(extracted, headline=headline, body=body, authors=authors)

@@ -32,13 +32,18 @@ EXTRACTOR = f"trafilatura/{trafilatura.__version__}"
 
 # A parsed page with more elements than this is not a news page (generated or hostile markup);
 # trafilatura's cost grows with the element count. libxml2 itself caps nesting at 256 levels.
-MAX_ELEMENTS = 60_000
+MAX_ELEMENTS = 50_000
+# trafilatura's comparison with readability/jusText costs about a third of its time and only
+# changes short results; below this many characters of text we pay for it.
+FULL_CASCADE_BELOW = 1500
 _PARSER = lxml.html.HTMLParser(
     collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True,
     no_network=True, huge_tree=False,
 )
 _WORD = re.compile(r"\w+")
 _ENCODING_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+# libxml2 stops at a NUL; other C0 controls are never text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,20 +59,19 @@ class Block:
 def parse_html(html: str) -> HtmlElement:
     """One lxml parse of the page, bounded; PageRejected when it is not usable HTML."""
     try:
-        tree = lxml.html.fromstring(_ENCODING_DECL.sub("", html, count=1), parser=_PARSER)
+        tree = lxml.html.fromstring(
+            _CONTROL.sub("", _ENCODING_DECL.sub("", html, count=1)), parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         detail = f"HTML does not parse: {exc}"
         raise PageRejected(RejectReason.UNSUPPORTED_CONTENT, detail) from None
     if tree is None:
         raise PageRejected(RejectReason.NO_ARTICLE, "HTML has no elements")
-    count = 0
-    for _ in tree.iter():
-        count += 1
-        if count > MAX_ELEMENTS:
-            raise PageRejected(
-                RejectReason.UNSUPPORTED_CONTENT,
-                f"HTML has more than {MAX_ELEMENTS} elements; not a news page",
-            )
+    # Counting is only needed when the markup could hold that many tags at all.
+    if html.count("<") > MAX_ELEMENTS and sum(1 for _ in tree.iter()) > MAX_ELEMENTS:
+        raise PageRejected(
+            RejectReason.UNSUPPORTED_CONTENT,
+            f"HTML has more than {MAX_ELEMENTS} elements; not a news page",
+        )
     if tree.tag != "html":  # a fragment: wrap it so trafilatura sees a document
         wrapper = lxml.html.Element("html")
         body = etree.SubElement(wrapper, "body")
@@ -86,6 +90,10 @@ def blocks_from(body: etree._Element) -> list[Block]:
         for item in (child.iter("item") if tag == "list" else (child,)):
             units.append((kind, item, group))
     linked = [sum(len("".join(r.itertext())) for r in el.iter("ref")) for _, el, _ in units]
+    for ref in body.iter("ref"):
+        # trafilatura trims the text around links; keep words apart once the link goes
+        if ref.tail and ref.tail[0].isalnum():
+            ref.tail = " " + ref.tail
     etree.strip_tags(body, "ref")  # link targets are not text
     blocks: list[Block] = []
     for (kind, el, group), link_chars in zip(units, linked, strict=True):
@@ -122,7 +130,10 @@ def filter_blocks(blocks: list[Block]) -> list[Block]:
         if b.kind in ("p", "head", "other") and b.link_share >= 0.9 and words <= 30:
             continue  # a paragraph that is one link: "READ MORE: <other story>"
         kept.append(b)
-    # A heading with nothing of the story after it ("Related", "You may also like") goes too.
+    # Headings before the first paragraph are the title, kicker and standfirst, which we
+    # carry as headline and description; a heading with nothing after it ("Related") goes too.
+    while kept and kept[0].kind == "head":
+        kept.pop(0)
     while kept and kept[-1].kind == "head":
         kept.pop()
     return kept
@@ -165,15 +176,27 @@ def _fallback_date(tree: HtmlElement, page: RawPage) -> datetime | None:
         return None
 
 
+def _run_trafilatura(tree: HtmlElement) -> etree._Element | None:
+    """trafilatura's body tree (links kept as <ref>): the fast cascade, the full one if short."""
+    body = None
+    for fast in (True, False):
+        doc = trafilatura.bare_extraction(
+            # no url: trafilatura would resolve every link target, which we never read
+            tree, url=None, include_comments=False, include_links=True, include_tables=True,
+            with_metadata=False, fast=fast,
+        )
+        body = getattr(doc, "body", None) if doc is not None else None
+        text = getattr(doc, "text", None) or ""
+        if len(text) >= FULL_CASCADE_BELOW:
+            break
+    return body
+
+
 def extract_html(page: RawPage, options: PipelineOptions) -> Extracted:
     """Body and metadata of an HTML page; PageRejected(no_article) when there is none."""
     tree = parse_html(page.html or "")
     md: PageMetadata = read_metadata(tree, page.url)
-    doc = trafilatura.bare_extraction(
-        tree, url=page.url, include_comments=False, include_links=True, include_tables=True,
-        with_metadata=False,
-    )
-    postbody = getattr(doc, "body", None) if doc is not None else None
+    postbody = _run_trafilatura(tree)
     blocks = filter_blocks(blocks_from(postbody)) if postbody is not None else []
     body = "\n\n".join(b.text for b in blocks)
     body = prefer_declared_body(body, md.article_body)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from dateutil import parser as date_parser
+from lxml import etree
 from lxml.html import HtmlElement
 
 # Zone abbreviations seen in datelines and meta tags, as UTC offsets in hours.
@@ -76,6 +77,15 @@ _MODIFIED_META = (
     "lastmod", "last-modified", "article.updated", "dcterms.modified",
 )
 _MAX_JSONLD_CHARS = 500_000
+_AGENCY = re.compile(
+    r"^(?:Reuters|Thomson Reuters|AP|Associated Press|AFP|Agence France-Presse|BBC News|BBC|"
+    r"Bloomberg|UPI|dpa|ANI|PTI|IANS|Xinhua|Kyodo|Yonhap|EFE|ANSA)$", re.IGNORECASE)
+_BYLINE_XPATH = etree.XPath(
+    "(//*[@rel='author'] | //*[@itemprop='author'][not(*[@itemprop='name'])]"
+    " | //*[@itemprop='author']/*[@itemprop='name']"
+    " | //*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]"
+    " | //*[contains(@class, 'author-name')])[position() <= 5]"
+)
 _MAX_LIST = 40
 _SPACES = re.compile(r"\s+")
 _URLISH = re.compile(r"^(?:https?:)?//|^www\.|\.(?:com|net|org)/", re.IGNORECASE)
@@ -247,6 +257,17 @@ def _time_elements(tree: HtmlElement) -> tuple[str | None, str | None]:
     return published, modified
 
 
+def _byline_authors(tree: HtmlElement) -> list[str]:
+    """Author names from the visible byline (rel=author, itemprop=author, class*=byline)."""
+    for el in _BYLINE_XPATH(tree):
+        if not isinstance(el, HtmlElement):
+            continue
+        text = _text(el.text_content())
+        if text and len(text.split()) <= 14:
+            return [text]
+    return []
+
+
 def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
     """Everything a parsed page declares about its story."""
     meta, every = _meta_tags(tree)
@@ -256,6 +277,8 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
     h1_el = next(tree.iter("h1"), None)
     h1 = _text(h1_el.text_content()) if h1_el is not None else None
     art = _pick_article(objects, title) or {}
+    # Some pages put the dates on the WebPage object that wraps the story.
+    webpage = next((o for o in objects if {"webpage", "itempage"} & set(_types(o))), {})
     publisher = art.get("publisher")
     org = next((o for o in objects if {"organization", "newsmediaorganization"} & set(_types(o))),
                None)
@@ -273,16 +296,21 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
     if not authors:
         authors = [a for a in every.get("author", []) + every.get("article:author", [])
                    + every.get("sailthru.author", []) + every.get("parsely-author", [])]
-    md.authors = [a for a in authors if not _URLISH.search(a)]
+    authors = [a for a in authors if not _URLISH.search(a)] or _byline_authors(tree)
+    if not authors and any(_AGENCY.search(n) for n in names):
+        authors = [n for n in names if _AGENCY.search(n)][:1]  # a wire story: the agency
+    md.authors = authors
 
     time_pub, time_mod = _time_elements(tree)
     md.published_at, md.date_source = _first_date(
-        [(art.get("datePublished"), "jsonld"), (art.get("dateCreated"), "jsonld")]
+        [(art.get("datePublished"), "jsonld"), (art.get("dateCreated"), "jsonld"),
+         (webpage.get("datePublished"), "jsonld")]
         + [(meta.get(k), "meta") for k in _PUBLISHED_META]
         + [(time_pub, "time")]
     )
     md.modified_at, _ = _first_date(
-        [(art.get("dateModified"), "jsonld")] + [(meta.get(k), "meta") for k in _MODIFIED_META]
+        [(art.get("dateModified"), "jsonld"), (webpage.get("dateModified"), "jsonld")]
+        + [(meta.get(k), "meta") for k in _MODIFIED_META]
         + [(time_mod, "time")]
     )
 
