@@ -41,6 +41,8 @@ _PARSER = lxml.html.HTMLParser(
     no_network=True, huge_tree=False,
 )
 _WORD = re.compile(r"\w+")
+# A paragraph shorter than this is a link, a label or a headline, not prose.
+_PROSE_MIN_WORDS = 12
 _ENCODING_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # libxml2 stops at a NUL; other C0 controls are never text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -176,6 +178,25 @@ def _fallback_date(tree: HtmlElement, page: RawPage) -> datetime | None:
         return None
 
 
+def prose_words(body: str) -> int:
+    """Words in paragraphs long enough to be prose (index pages and forms have none)."""
+    total = 0
+    for paragraph in body.splitlines():
+        words = _WORD.findall(paragraph)
+        # CJK text has no spaces: count two characters as a word
+        weight = max(len(words), sum(len(w) for w in words if not w.isascii()) // 2)
+        if weight >= _PROSE_MIN_WORDS:
+            total += weight
+    return total
+
+
+def _mostly_links(body: str, tree: HtmlElement) -> bool:
+    """True when most lines of the body are the text of links on the page."""
+    anchors = {" ".join(a.text_content().split()).casefold() for a in tree.iter("a")}
+    lines = [" ".join(line.split()).casefold() for line in body.splitlines() if line.strip()]
+    return sum(1 for line in lines if line in anchors) >= 0.5 * max(1, len(lines))
+
+
 def _run_trafilatura(tree: HtmlElement) -> etree._Element | None:
     """trafilatura's body tree (links kept as <ref>): the fast cascade, the full one if short."""
     body = None
@@ -198,10 +219,11 @@ def extract_html(page: RawPage, options: PipelineOptions) -> Extracted:
     md: PageMetadata = read_metadata(tree, page.url)
     postbody = _run_trafilatura(tree)
     blocks = filter_blocks(blocks_from(postbody)) if postbody is not None else []
-    body = "\n\n".join(b.text for b in blocks)
-    body = prefer_declared_body(body, md.article_body)
+    body = prefer_declared_body("\n\n".join(b.text for b in blocks), md.article_body)
     if len(_WORD.findall(body)) < options.min_body_words:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the HTML")
+    if prose_words(body) < options.min_body_words and _mostly_links(body, tree):
+        raise PageRejected(RejectReason.NO_ARTICLE, "the page is a list of links (an index page)")
 
     published, date_source = md.published_at, md.date_source
     if published is None:
