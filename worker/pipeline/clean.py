@@ -172,6 +172,7 @@ _NOT_A_NAME = re.compile(
     r"reporter|columnist|contributor|editor-at-large|producer)\b",
     re.IGNORECASE,
 )
+_URL_OR_MAIL = re.compile(r"https?:|www\.|\.com/|@")
 # "WASHINGTON (Reuters) -": the agency of a wire story that names no author.
 _WIRE_DATELINE = re.compile(
     r"^[A-Z][\w .,'/-]{0,40}\((Reuters|AP|AFP|Bloomberg|UPI|dpa|ANI|PTI|IANS|Xinhua)\)\s*[-—–:]")
@@ -182,6 +183,8 @@ def clean_authors(authors: tuple[str, ...] | list[str], body: str = "") -> tuple
     out: list[str] = []
     seen: set[str] = set()
     for raw in authors:
+        if _URL_OR_MAIL.search(raw):
+            continue  # a profile link or an address, not a name
         text = _AUTHOR_PREFIX.sub("", _SPACES.sub(" ", raw).strip())
         for part in _AUTHOR_SPLIT.split(text):
             name = _AUTHOR_PREFIX.sub("", part.strip(" .:-–—()")).strip()

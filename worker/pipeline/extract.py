@@ -164,7 +164,7 @@ def _fallback_date(tree: HtmlElement, page: RawPage) -> datetime | None:
     latest = page.fetched_at.astimezone(UTC) + timedelta(days=1)
     try:
         found = htmldate.find_date(
-            tree, url=page.url, original_date=True, extensive_search=False,
+            tree, url=page.url, original_date=True, extensive_search=True,
             max_date=latest.strftime("%Y-%m-%d"),
         )
     except (ValueError, TypeError, RecursionError) as exc:

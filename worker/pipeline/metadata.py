@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -45,13 +44,10 @@ def parse_declared(text: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(iso)
     except ValueError:
-        try:
-            value = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            try:
-                value = date_parser.parse(text, tzinfos=_TZINFOS, fuzzy=False)
-            except (ValueError, OverflowError, TypeError, LookupError):
-                return None
+        try:  # RFC 2822 and prose forms ("November 19, 2019 07:47 PM EST")
+            value = date_parser.parse(text, tzinfos=_TZINFOS, fuzzy=False)
+        except (ValueError, OverflowError, TypeError, LookupError):
+            return None
     if value is None or not _YEAR_RANGE[0] <= value.year <= _YEAR_RANGE[1]:
         return None
     if value.tzinfo is None:

@@ -1,0 +1,161 @@
+"""HTML extraction on golden pages written for these tests (tests/fixtures/html/)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from worker.errors import PageRejected, RejectReason
+from worker.pipeline.clean import clean_extracted
+from worker.pipeline.extract import extract_html
+from worker.pipeline.metadata import parse_declared
+from worker.pipeline.options import PipelineOptions
+from worker.pipeline.types import Extracted, RawPage
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "html"
+FETCHED = datetime(2025, 8, 24, 12, 0, tzinfo=UTC)
+OPTIONS = PipelineOptions()
+
+
+def run(html: str, url: str = "https://harbordaily.example/a/") -> Extracted:
+    if not html.lstrip().startswith("<") and len(html) < 40:  # a fixture name
+        html = (FIXTURES / f"{html}.html").read_text("utf-8")
+    page = RawPage(url=url, fetched_at=FETCHED, html=html)
+    return clean_extracted(extract_html(page, OPTIONS), page)
+
+
+PARA = ("The council voted on the new budget after a long debate about schools, roads and "
+        "the harbour wall, and the mayor promised that work would start next spring. ")
+
+
+class TestWireStory:
+    @pytest.fixture(scope="class")
+    def art(self) -> Extracted:
+        return run("wire_story", "https://harbordaily.example/business/port-strike/?ref=home")
+
+    def test_body_keeps_the_story(self, art: Extracted) -> None:
+        assert art.body.startswith("MUMBAI, Aug 23 (Reuters) - Dockworkers")
+        assert "Shipping analysts said the settlement" in art.body
+        assert len(art.body.split("\n\n")) == 5
+
+    @pytest.mark.parametrize("furniture", [
+        "Port strike ends as dockworkers", "By Priya Raman", "Updated:", "Getty Images",
+        "Read more", "Shipping rates climb", "Sign up", "newsletter", "Follow us",
+        "Share on", "Related stories", "Rupee steadies", "Copyright", "Privacy", "Sign in",
+    ])
+    def test_body_drops_furniture(self, art: Extracted, furniture: str) -> None:
+        assert furniture not in art.body
+
+    def test_metadata(self, art: Extracted) -> None:
+        assert art.headline == "Port strike ends as dockworkers accept new pay offer"
+        assert art.authors == ("Priya Raman", "Reuters")
+        assert art.published_at == datetime(2025, 8, 23, 0, 48, tzinfo=UTC)
+        assert art.modified_at == datetime(2025, 8, 23, 3, 35, tzinfo=UTC)
+        assert art.date_source == "jsonld"
+        assert art.site_name == "Harbor Daily"
+        assert art.description == ("Dockworkers at the country's busiest container port voted "
+                                   "to end a nine-day strike.")
+        assert art.canonical_url == "https://harbordaily.example/business/port-strike-ends-2025-08-23/"
+        assert art.image_url == "https://cdn.harbordaily.example/img/port-cranes.jpg"
+        assert art.language_hint == "en-GB"
+        assert art.tags == ("Ports", "Labour", "Business")
+        assert art.keywords == ("strike", "dockworkers", "shipping")
+
+
+class TestLocalByline:
+    @pytest.fixture(scope="class")
+    def art(self) -> Extracted:
+        return run("local_byline", "https://lakesidepost.example/cidade/tram-line")
+
+    def test_body(self, art: Extracted) -> None:
+        assert art.body.startswith("Councillors in Garden City voted")
+        assert art.body.endswith("the city's transport secretary said after the vote.")
+        for furniture in ("By Ana Lima", "Published 14 March", "Tags:", "Comments",
+                          "Heatwave", "Trending", "direitos", "Assine"):
+            assert furniture not in art.body
+
+    def test_metadata(self, art: Extracted) -> None:
+        assert art.headline == "Garden city approves new tram line"  # no " | Lakeside Post"
+        assert art.authors == ("Ana Lima", "Tom Berg")
+        assert art.published_at == datetime(2025, 3, 14, 21, 45, tzinfo=UTC)
+        assert art.date_source == "meta"
+        assert art.language_hint == "pt-BR"
+        assert art.keywords == ("transport", "trams", "council")
+
+
+@pytest.mark.parametrize("name", ["login", "section_index"])
+def test_pages_without_an_article_are_rejected(name: str) -> None:
+    with pytest.raises(PageRejected) as info:
+        run(name)
+    assert info.value.reason is RejectReason.NO_ARTICLE
+
+
+def test_time_element_and_agency_dateline() -> None:
+    html = (f"<html><body><article><h1>Harbour wall</h1><time datetime='2024-05-02T10:15:00-04:00'>"
+            f"May 2</time><p>BOSTON (AP) — {PARA}</p><p>{PARA}</p></article></body></html>")
+    art = run(html)
+    assert art.published_at == datetime(2024, 5, 2, 14, 15, tzinfo=UTC)
+    assert art.date_source == "time"
+    assert art.authors == ("AP",)
+
+
+def test_undeclared_date_falls_back_to_htmldate_not_after_fetch() -> None:
+    html = (f"<html><body><p>Posted on 3 February 2025</p><p>{PARA}</p><p>{PARA}</p>"
+            "<p>Next event: 5 January 2031</p></body></html>")
+    art = run(html, "https://example.com/news/story")
+    assert art.date_source == "htmldate"
+    assert art.published_at is not None and art.published_at <= FETCHED
+
+
+def test_json_ld_article_body_recovers_a_missed_half() -> None:
+    story = [f"Paragraph {i} of the declared story says the harbour budget grows by {i} "
+             f"million euros and the council will vote again in month {i}." for i in range(12)]
+    joined = "\\n".join(story)
+    ld = f'{{"@type": "NewsArticle", "headline": "Budget", "articleBody": "{joined}"}}'
+    html = (f"<html><head><script type='application/ld+json'>{ld}</script></head><body>"
+            f"<article><p>{story[0]}</p><p>{story[1]}</p><p>{story[2]}</p></article>"
+            "<div class='paywall'>Subscribe to read more</div></body></html>")
+    art = run(html)
+    assert "Paragraph 11 of the declared story" in art.body
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2025-08-23T06:18:00+05:30", datetime(2025, 8, 23, 0, 48, tzinfo=UTC)),
+    ("2019-11-19T07:03:25Z", datetime(2019, 11, 19, 7, 3, 25, tzinfo=UTC)),
+    ("Mon, 18 Nov 2019 16:07:38 -0600", datetime(2019, 11, 18, 22, 7, 38, tzinfo=UTC)),
+    ("November 19, 2019 07:47 PM EST", datetime(2019, 11, 20, 0, 47, tzinfo=UTC)),
+    ("0001-01-01T00:00:00Z", None),
+    ("not a date", None),
+])
+def test_parse_declared(value: str, expected: datetime | None) -> None:
+    assert parse_declared(value) == expected
+
+
+PATHOLOGICAL = {
+    "deep_nesting": "<html><body>" + "<div>" * 200_000 + f"<p>{PARA}</p>" + "</div>" * 200_000,
+    "mixed_nesting": "<html><body>" + "<div><span><b><i>" * 50_000 + PARA,
+    "entity_bomb": ('<!DOCTYPE html [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">'
+                    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;">]>'
+                    "<html><body><p>&c;&c;&c;</p></body></html>"),
+    "many_entities": "<html><body><p>" + "&amp;&lt;&#x41;&#0;&#xD800;" * 100_000 + "</p>",
+    "too_many_elements": "<html><body>" + "<p>x</p>" * 120_000 + "</body></html>",
+    "control_chars": f"<html><body>\x00\x01\x1b<p>{PARA * 3}</p>\ufffe\ud800</body></html>",
+    "script_only": "<html><head><script>var a = 1;</script></head><body><script>x()</script>",
+    "broken_json_ld": ("<html><head><script type='application/ld+json'>" + "[" * 50_000
+                       + f"</script></head><body><p>{PARA * 3}</p></body></html>"),
+    "not_html": "\x89PNG\r\n\x1a\n" + "\x00" * 1000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+def test_pathological_html_gives_article_or_rejection_quickly(name: str) -> None:
+    started = time.monotonic()
+    try:
+        art = run(PATHOLOGICAL[name])
+        assert art.body.strip()
+    except PageRejected as exc:
+        assert exc.reason in (RejectReason.NO_ARTICLE, RejectReason.UNSUPPORTED_CONTENT)
+    assert time.monotonic() - started < 20  # bounded, generously for a shared machine
