@@ -18,6 +18,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from worker import __version__
 from worker.errors import ConfigError, NewsWorkerError
@@ -25,9 +26,16 @@ from worker.errors import ConfigError, NewsWorkerError
 COMMANDS = ("worker", "process", "extract", "replay", "tail", "redrive")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no multi-line usage block) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="news-worker",
         description="Turn raw news pages into clean, enriched article events.",
     )

@@ -1,0 +1,158 @@
+"""Logging: JSON lines in production, readable on a terminal, no bodies, no secrets."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from pydantic import SecretStr
+
+from worker.logs import MASK, MAX_MESSAGE, configure_logging, fields, use_json
+from worker.settings import Settings
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(autouse=True)
+def _restore_root() -> Iterator[None]:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    yield
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    logging.captureWarnings(False)
+
+
+def _settings(**overrides: object) -> Settings:
+    # model_construct: the defaults plus overrides, without reading the real environment.
+    return Settings.model_construct(**overrides)
+
+
+def _lines(stream: io.StringIO) -> list[str]:
+    return [line for line in stream.getvalue().splitlines() if line]
+
+
+def test_json_line_carries_the_documented_fields() -> None:
+    out = io.StringIO()
+    configure_logging(_settings(log_format="json"), out)
+    logging.getLogger("worker.agents").info(
+        "page rejected: %s",
+        "no_article",
+        extra=fields(
+            "page.rejected",
+            page_id="p-1",
+            url="https://news.example/a",
+            topic="pages.raw",
+            partition=2,
+            offset=17,
+            duration=0.0123456,
+        ),
+    )
+    [line] = _lines(out)
+    record = orjson.loads(line)
+    assert record["level"] == "info"
+    assert record["event"] == "page.rejected"
+    assert record["message"] == "page rejected: no_article"
+    assert record["logger"] == "worker.agents"
+    assert (record["page_id"], record["url"], record["topic"]) == (
+        "p-1",
+        "https://news.example/a",
+        "pages.raw",
+    )
+    assert (record["partition"], record["offset"], record["duration"]) == (2, 17, 0.0123)
+    assert record["ts"].endswith("Z")
+
+
+def test_event_defaults_to_the_message_template() -> None:
+    out = io.StringIO()
+    configure_logging(_settings(log_format="json"), out)
+    logging.getLogger("x").warning("lag %s on %s", 120, "pages.raw")
+    record = orjson.loads(_lines(out)[0])
+    assert record["event"] == "lag %s on %s"
+    assert record["message"] == "lag 120 on pages.raw"
+
+
+def test_page_bodies_never_reach_the_log() -> None:
+    out = io.StringIO()
+    configure_logging(_settings(log_format="json"), out)
+    body = "The council voted on Tuesday to approve the harbour budget. " * 200
+    logging.getLogger("x").info(
+        "extracted",
+        extra=fields(
+            "page.extracted", page_id="p", body=body, html=body, original=body.encode(), text=body
+        ),
+    )
+    logging.getLogger("x").info("echo %s", body)
+    first, second = (orjson.loads(line) for line in _lines(out))
+    assert not {"body", "html", "original", "text"} & set(first)
+    assert first["page_id"] == "p"
+    assert len(second["message"]) < MAX_MESSAGE + 40
+    assert body not in out.getvalue()
+
+
+def test_secrets_are_masked_in_messages_fields_and_tracebacks() -> None:
+    out = io.StringIO()
+    secret = "s3cr3t-pa55word"  # noqa: S105 - a made-up secret the log must mask
+    configure_logging(_settings(log_format="json", kafka_sasl_password=SecretStr(secret)), out)
+    log = logging.getLogger("x")
+    log.info("connecting with %s", secret, extra=fields("connect", detail=f"pw={secret}"))
+    try:
+        raise RuntimeError(f"SASL authentication failed for password {secret}")
+    except RuntimeError:
+        log.exception("broker refused us")
+    text = out.getvalue()
+    assert secret not in text
+    records = [orjson.loads(line) for line in _lines(out)]
+    assert records[0]["message"] == f"connecting with {MASK}"
+    assert records[0]["detail"] == f"pw={MASK}"
+    assert records[1]["error"] == f"RuntimeError: SASL authentication failed for password {MASK}"
+    assert "Traceback" in records[1]["traceback"]
+
+
+def test_console_format_is_one_readable_line() -> None:
+    out = io.StringIO()
+    configure_logging(_settings(log_format="console"), out)
+    logging.getLogger("x").info(
+        "page rejected", extra=fields("page.rejected", page_id="p-1", offset=3, duration=0.5)
+    )
+    [line] = _lines(out)
+    assert not line.startswith("{")
+    assert "INFO" in line and "page rejected" in line
+    assert "page_id=p-1" in line and "offset=3" in line and "duration=0.5s" in line
+
+
+def test_auto_is_console_on_a_terminal_and_json_elsewhere() -> None:
+    settings = _settings(log_format="auto")
+    assert use_json(settings, io.StringIO())
+    assert not use_json(settings, _Tty())
+    assert use_json(_settings(log_format="json"), _Tty())
+    assert not use_json(_settings(log_format="console"), io.StringIO())
+
+
+def test_level_from_settings_filters_and_warnings_are_logged() -> None:
+    out = io.StringIO()
+    configure_logging(_settings(log_format="json", log_level="WARNING"), out)
+    logging.getLogger("x").info("hidden")
+    logging.getLogger("x").warning("shown")
+    import warnings
+
+    warnings.warn("a library complains", UserWarning, stacklevel=1)
+    messages = [orjson.loads(line)["message"] for line in _lines(out)]
+    assert messages[0] == "shown"
+    assert "a library complains" in messages[1]
+    assert len(messages) == 2
+
+
+def test_configure_replaces_existing_handlers() -> None:
+    first, second = io.StringIO(), io.StringIO()
+    configure_logging(_settings(log_format="json"), first)
+    configure_logging(_settings(log_format="json"), second)
+    logging.getLogger("x").error("once")
+    assert first.getvalue() == ""
+    assert len(_lines(second)) == 1
