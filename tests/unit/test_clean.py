@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from worker.pipeline.clean import clean_authors, clean_body, clean_headline
+from worker.pipeline.clean import (
+    clean_authors,
+    clean_body,
+    clean_headline,
+    site_name_from_title,
+)
 
 STORY = ("The council voted on Tuesday to approve a new budget for the harbour district, ending "
          "months of debate over how to pay for repairs to the ageing sea wall.")
@@ -24,6 +29,10 @@ MORE = ("Engineers warned last year that parts of the wall could fail during a s
      "https://www.express.co.uk/n", "Plague: third case in China – ‘The plague is coming’"),
     ("Trump - Biden debate: what we learned", "Daily Planet", "https://dailyplanet.example/",
      "Trump - Biden debate: what we learned"),
+    ("Sweden drops case - BBC News", None, "https://www.bbc.co.uk/news/x", "Sweden drops case"),
+    # a headline that merely starts with the site's short name keeps it
+    ("ABC fined over report | Money", None, "https://abc.net.au/x",
+     "ABC fined over report | Money"),
 ])
 def test_clean_headline(raw: str, site: str | None, url: str | None, expected: str) -> None:
     assert clean_headline(raw, site, url) == expected
@@ -58,3 +67,13 @@ def test_clean_body_keeps_story_lines_that_look_alike() -> None:
                         "on Tuesday as they published the figures.", MORE])
     # a long sentence starting "Read" is story text, not a call to action
     assert "Read the full report" in clean_body(body, "Council approves harbour budget")
+
+
+@pytest.mark.parametrize("title, url, expected", [
+    ("Garden city approves tram line | Lakeside Post", "https://lakesidepost.example/a",
+     "Lakeside Post"),
+    ("BBC News - Sweden drops case", "https://www.bbc.co.uk/news/x", "BBC News"),
+    ("Garden city approves tram line", "https://lakesidepost.example/a", None),
+])
+def test_site_name_from_title(title: str, url: str, expected: str | None) -> None:
+    assert site_name_from_title(title, url) == expected

@@ -83,6 +83,7 @@ class TestLocalByline:
         assert art.published_at == datetime(2025, 3, 14, 21, 45, tzinfo=UTC)
         assert art.date_source == "meta"
         assert art.language_hint == "pt-BR"
+        assert art.site_name == "Lakeside Post"  # from the <title> decoration
         assert art.keywords == ("transport", "trams", "council")
 
 

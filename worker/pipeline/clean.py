@@ -64,6 +64,11 @@ def _norm(text: str) -> str:
     return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
+_HOST_SUFFIXES = frozenset(
+    "com net org co uk gov edu info biz ac au in br de fr it jp es ru ca".split())
+_GENERIC_SITE_WORDS = frozenset({"news", "blog", "online", "daily", "times", "the", "and"})
+
+
 def _site_words(site_name: str | None, url: str | None) -> set[str]:
     """Distinctive words naming the site: from its declared name and its host name."""
     words = set(_norm(site_name or "").split())
@@ -71,9 +76,12 @@ def _site_words(site_name: str | None, url: str | None) -> set[str]:
         words.add("".join(_norm(site_name).split()))
     if url:
         host = (urlsplit(url).hostname or "").removeprefix("www.")
-        words |= set(re.split(r"[.\-]", host))
         words.add(host.replace(".", ""))
-    return {w for w in words if len(w) >= 4} - {"news", "blog", "online", "daily", "times"}
+        # the registrable label ("bbc" in www.bbc.co.uk) names the site even when short
+        labels = [w for w in host.split(".") if w not in _HOST_SUFFIXES]
+        words |= {w for w in labels[-1:] if len(w) >= 3}
+        words |= {w for w in re.split(r"[.\-]", host) if len(w) >= 4}
+    return {w for w in words if len(w) >= 3} - _GENERIC_SITE_WORDS
 
 
 def _is_decoration(part: str, site_words: set[str]) -> bool:
@@ -82,24 +90,38 @@ def _is_decoration(part: str, site_words: set[str]) -> bool:
     if not words or len(words) > _MAX_DECORATION_WORDS:
         return False
     squashed = "".join(words)
-    return any(w in squashed or (len(squashed) >= 4 and squashed in w) for w in site_words)
+    # the site's words must be most of the part: "BBC News" for bbc.co.uk, not "ABC fined ..."
+    return any((w in squashed and len(w) >= 0.4 * len(squashed))
+               or (len(squashed) >= 4 and squashed in w) for w in site_words)
+
+
+def _split_decoration(text: str, site_words: set[str]) -> tuple[str, str | None]:
+    """(headline, the first part removed because it names the site)."""
+    removed: str | None = None
+    for _ in range(2):  # "Story | Section | Site"
+        for sep in _SEPARATORS:
+            head, found, tail = text.rpartition(sep)
+            if found and head.strip() and _is_decoration(tail, site_words):
+                text, removed = head.strip(), removed or tail.strip()
+                break
+            head, found, tail = text.partition(sep)
+            if found and tail.strip() and _is_decoration(head, site_words):
+                text, removed = tail.strip(), removed or head.strip()
+                break
+    return text, removed
 
 
 def clean_headline(headline: str, site_name: str | None, url: str | None = None) -> str:
     """Remove wire prefixes and a ' - SiteName' / 'SiteName | ' decoration."""
     text = WIRE_PREFIX.sub("", _SPACES.sub(" ", headline).strip())
-    site_words = _site_words(site_name, url)
-    for _ in range(2):  # "Story | Section | Site"
-        for sep in _SEPARATORS:
-            head, found, tail = text.rpartition(sep)
-            if found and head.strip() and _is_decoration(tail, site_words):
-                text = head.strip()
-                break
-            head, found, tail = text.partition(sep)
-            if found and tail.strip() and _is_decoration(head, site_words):
-                text = tail.strip()
-                break
+    text, _ = _split_decoration(text, _site_words(site_name, url))
     return text.strip() or headline.strip()
+
+
+def site_name_from_title(title: str, url: str) -> str | None:
+    """The site's name as its <title> decoration gives it ('Story | Lakeside Post')."""
+    _, removed = _split_decoration(_SPACES.sub(" ", title).strip(), _site_words(None, url))
+    return removed
 
 
 def _is_dateline(line: str) -> bool:

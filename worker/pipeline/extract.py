@@ -23,6 +23,7 @@ from lxml.html import HtmlElement
 from trafilatura.xml import xmltotxt
 
 from worker.errors import PageRejected, RejectReason
+from worker.pipeline.clean import site_name_from_title
 from worker.pipeline.metadata import PageMetadata, read_metadata
 from worker.pipeline.options import PipelineOptions
 from worker.pipeline.types import Extracted, RawPage
@@ -236,7 +237,7 @@ def extract_html(page: RawPage, options: PipelineOptions) -> Extracted:
         authors=tuple(md.authors),
         published_at=published,
         modified_at=md.modified_at,
-        site_name=md.site_name,
+        site_name=md.site_name or (site_name_from_title(md.title, page.url) if md.title else None),
         canonical_url=md.canonical_url,
         image_url=md.image_url,
         language_hint=md.language_hint,
