@@ -37,6 +37,8 @@ MAX_ELEMENTS = 50_000
 # trafilatura's comparison with readability/jusText costs about a third of its time and only
 # changes short results; below this many characters of text we pay for it.
 FULL_CASCADE_BELOW = 1500
+# ... and for results that are mostly short lines (menus), which it often replaces.
+_PROSE_LINE_WORDS = 8
 _PARSER = lxml.html.HTMLParser(
     collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True,
     no_network=True, huge_tree=False,
@@ -209,9 +211,16 @@ def _run_trafilatura(tree: HtmlElement) -> etree._Element | None:
         )
         body = getattr(doc, "body", None) if doc is not None else None
         text = getattr(doc, "text", None) or ""
-        if len(text) >= FULL_CASCADE_BELOW:
+        if len(text) >= FULL_CASCADE_BELOW and _prose_share(text) >= 0.5:
             break
     return body
+
+
+def _prose_share(text: str) -> float:
+    """Share of the text in prose lines; a menu dump is mostly one- to three-word lines."""
+    lines = text.splitlines()
+    prose = sum(len(line) for line in lines if len(line.split()) >= _PROSE_LINE_WORDS)
+    return prose / max(1, sum(len(line) for line in lines))
 
 
 def extract_html(page: RawPage, options: PipelineOptions) -> Extracted:
