@@ -36,12 +36,16 @@ _FURNITURE = re.compile(
     r"lesen sie auch|lire aussi|baca juga|also on \S+|comments?\s*$|\d+ comments?\s*$|"
     r"tell us what you think|this article (?:has been|was) sent|thank you\s*$|"
     r"an error has occurred|image (?:source|credit)\s*:|photo(?:graph)?s?(?: credit)?\s*:|"
-    r"pictures?\s*:|foto\s*:|credit\s*:|source\s*:\s*\S+\s*$|getty images\s*$)",
+    r"pictures?\s*:|foto\s*:|credit\s*:|source\s*:\s*[^.]{0,50}$|getty images\s*$|more\s*:?\s*$|"
+    r"follow\b.{0,80}\b(?:on|at)\s+(?:twitter|facebook|instagram|youtube|linkedin|tiktok|https?:)|"
+    r"follow .{0,40}(?:full )?coverage|if you (?:enjoyed|liked) this|if you buy something|"
+    r".{0,60}\bmay (?:earn|receive|get) (?:a )?(?:small )?(?:commission|share of the sale))",
     re.IGNORECASE,
 )
 # Lines that end a story: everything from the first of them (in the last third) is dropped.
 _TAIL = re.compile(
     r"^(?:copyright|©|\(c\) \d{4}|all rights reserved|write to .{0,60}@|this copy is for your|"
+    r"\(?(?:additional )?reporting by|\(?(?:writing|editing) by|"
     r".{0,80}contributed to this report|.{0,60}(?:follow (?:him|her|them) on|"
     r"is (?:a|an|the) .{0,40}(?:writer|reporter|editor|correspondent|curator) (?:at|for|of)))",
     re.IGNORECASE,
