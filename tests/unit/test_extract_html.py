@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from worker.errors import PageRejected, RejectReason
 from worker.pipeline.clean import clean_extracted
@@ -45,6 +47,7 @@ class TestWireStory:
         "Port strike ends as dockworkers", "By Priya Raman", "Updated:", "Getty Images",
         "Read more", "Shipping rates climb", "Sign up", "newsletter", "Follow us",
         "Share on", "Related stories", "Rupee steadies", "Copyright", "Privacy", "Sign in",
+        "Reporting by", "Editing by",
     ])
     def test_body_drops_furniture(self, art: Extracted, furniture: str) -> None:
         assert furniture not in art.body
@@ -160,3 +163,21 @@ def test_pathological_html_gives_article_or_rejection_quickly(name: str) -> None
     except PageRejected as exc:
         assert exc.reason in (RejectReason.NO_ARTICLE, RejectReason.UNSUPPORTED_CONTENT)
     assert time.monotonic() - started < 20  # bounded, generously for a shared machine
+
+
+_TAGS = st.sampled_from(["<div>", "</div>", "<p>", "</p>", "<a href='/x'>", "</a>", "<h1>",
+                         "<script>", "</script>", "<table><tr><td>", "<li>", "<br>", "&amp;",
+                         "&#0;", "<!--", "-->", "<![CDATA[", "<?xml ?>", "<time datetime='x'>",
+                         "<meta property='article:published_time' content='2024-13-45'>"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_TAGS, st.text(max_size=40)), max_size=80))
+def test_any_markup_gives_article_or_rejection(parts: list[str]) -> None:
+    html = "<html><body>" + "".join(parts) + f"<p>{PARA}</p>" * (len(parts) % 3)
+    try:
+        art = run(html)
+    except PageRejected as exc:
+        assert exc.reason in (RejectReason.NO_ARTICLE, RejectReason.UNSUPPORTED_CONTENT)
+    else:
+        assert art.body.strip()
