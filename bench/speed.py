@@ -248,8 +248,8 @@ def _plot(ctx: Context, stage: dict[str, Any], tput: dict[str, Any]) -> list[str
 def run(ctx: Context) -> dict[str, Any]:
     """Per-stage timings and process throughput on the corpus pages."""
     _, _, pages = load_pages(ctx.corpus, limit=10 if ctx.quick else None)
-    stage = per_page(ctx, pages, rounds=2 if ctx.quick else 5)
-    tput = throughput(ctx, pages, n=40 if ctx.quick else 500, rounds=1 if ctx.quick else 3)
+    stage = per_page(ctx, pages, rounds=2 if ctx.quick else 3)
+    tput = throughput(ctx, pages, n=40 if ctx.quick else 300, rounds=1 if ctx.quick else 3)
     return {"per_page": stage, "throughput": tput, "plots": _plot(ctx, stage, tput)}
 
 
