@@ -139,6 +139,12 @@ def write_documents(ctx: Context, sections: list[Any]) -> tuple[Path, Path]:
             continue
         report += [module.render(data), ""]
         summary += [module.summary(data), ""]
+    from bench import targets
+
+    checks = targets.render({m.NAME: load_section(ctx, m.NAME) for m in sections})
+    block = ["## Targets from the issues", "", checks, ""]
+    report[4:4] = block
+    summary[6:6] = block
     report_path = ctx.path("REPORT.md")
     report_path.write_text("\n".join(report))
     summary_path = ctx.path("SUMMARY.md")
