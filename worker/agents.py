@@ -103,6 +103,35 @@ def install_agents(news: NewsApp, executor: PageExecutor) -> None:
 
     app.on_partitions_assigned.connect(on_assigned)
 
+    async def on_rebalanced(sender: Any, /, *args: Any, signal: BaseSignalT[Any],
+                            **kwargs: Any) -> None:
+        await rewind_uncommitted(news)
+
+    app.on_rebalance_complete.connect(on_rebalanced)
+
+
+async def rewind_uncommitted(news: NewsApp) -> None:
+    """Seek input partitions that have no committed offset (or 0) back to their start.
+
+    During table recovery the consumer already fetches the (paused) input partitions, and
+    the stream buffers are cleared when recovery ends; Faust then seeks every partition back
+    to its committed offset, but aiokafka's `seek_to_committed` skips offsets of None or 0.
+    So a partition nobody has committed yet (a new group, or a worker killed before its first
+    commit) would silently skip what was prefetched. Seeking those partitions to their
+    earliest offset closes that hole; anything processed twice is re-published identically.
+    """
+    consumer = news.app.consumer
+    inputs = {news.pages.get_topic_name(), news.stories.get_topic_name()}
+    tps = [tp for tp in consumer.assignment() if tp.topic in inputs]
+    if not tps:
+        return
+    committed = await consumer.seek_to_committed()  # type: ignore[attr-defined]  # on Consumer
+    fresh = [tp for tp in tps if not committed.get(tp)]
+    if fresh:
+        earliest = await consumer.earliest_offsets(*fresh)
+        await consumer.seek_wait({tp: earliest[tp] for tp in fresh})
+        log.info("rewound %s never-committed input partitions to their start", len(fresh))
+
 
 async def _or_exit(step: Awaitable[None]) -> None:
     try:

@@ -124,6 +124,10 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         # Finish (or hand back) the page in flight before a rebalance or shutdown commits.
         stream_wait_empty=True,
         broker_commit_interval=1.0,
+        # A SIGKILLed worker's partitions move after this long (faust's default is 60 s); the
+        # loop never blocks for more than a second, so heartbeats are never late.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
         producer_acks=-1,
         producer_max_request_size=record_limit + _ENVELOPE,
         consumer_max_fetch_size=record_limit + _ENVELOPE,

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -43,6 +49,7 @@ class WorkerMetrics:
     """Every metric the worker exports."""
 
     def __init__(self) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # `_created` series: noise
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.pages = Counter("news_pages", "Raw pages consumed from the pages topic.", registry=r)

@@ -8,6 +8,7 @@ consumer group is left; then the extraction processes are stopped.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from typing import Any
 
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from worker.executor import PageExecutor
     from worker.logs import configure_logging
     from worker.settings import get_settings
+    from worker.topics import ensure_topics
     from worker.web import install_views
 
     settings = get_settings()
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     )
     install_agents(news, executor)
     install_views(news)
+    asyncio.run(ensure_topics(news))
     worker = faust.Worker(
         news.app,
         loglevel=settings.log_level,
