@@ -56,7 +56,8 @@ class Harness:
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
-    settings = Settings(store="memory", app_id="functional", extract_processes=1, topic_partitions=4)
+    settings = Settings(store="memory", app_id="functional", extract_processes=1,
+                        topic_partitions=4)
     news = create_app(settings, in_memory_outputs=True)
     news.stories = news.app.channel(maxsize=10_000)
     executor = PageExecutor(news.options, processes=1, timeout=30.0)
