@@ -169,29 +169,40 @@ async def open_consumer(
             await consumer.stop()
 
 
-async def existing_topics(client: AIOKafkaProducer | AIOKafkaConsumer) -> set[str]:
-    """Names of the topics that exist on the cluster (asking never creates one)."""
+async def _cluster(client: AIOKafkaProducer | AIOKafkaConsumer) -> Any:
+    """Fresh metadata of every topic (asking never creates one)."""
+    # aiokafka has no public call for the partitions of a topic the client has not seen yet
+    # (bootstrap metadata may list no topics), so ask its network client directly.
+    network = client.client if isinstance(client, AIOKafkaProducer) else client._client
     try:
-        if isinstance(client, AIOKafkaConsumer):
-            return set(await client.topics())
-        cluster = await client.client.fetch_all_metadata()
-        return set(cluster.topics())
+        return await network.fetch_all_metadata()
     except KafkaError as exc:
-        raise ToolError(f"cannot list topics: {exc}") from None
+        raise ToolError(f"cannot read the topic list: {exc}") from None
+
+
+async def existing_topics(client: AIOKafkaProducer | AIOKafkaConsumer) -> set[str]:
+    """Names of the topics that exist on the cluster."""
+    return set((await _cluster(client)).topics())
+
+
+def _unknown(topic: str, known: set[str]) -> ToolError:
+    shown = ", ".join(sorted(t for t in known if not t.startswith("__"))) or "none"
+    return ToolError(f"unknown topic {topic!r} (existing topics: {shown})")
 
 
 async def require_topic(client: AIOKafkaProducer | AIOKafkaConsumer, topic: str) -> None:
     """ToolError unless `topic` exists (so a typo does not auto-create a topic)."""
     known = await existing_topics(client)
     if topic not in known:
-        shown = ", ".join(sorted(t for t in known if not t.startswith("__"))) or "none"
-        raise ToolError(f"unknown topic {topic!r} (existing topics: {shown})")
+        raise _unknown(topic, known)
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     """Every partition of an existing `topic`, in order; ToolError if it does not exist."""
-    await require_topic(consumer, topic)
-    numbers = consumer.partitions_for_topic(topic) or set()
+    cluster = await _cluster(consumer)
+    numbers = cluster.partitions_for_topic(topic)
+    if not numbers:
+        raise _unknown(topic, set(cluster.topics()))
     return [TopicPartition(topic, n) for n in sorted(numbers)]
 
 
