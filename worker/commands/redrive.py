@@ -24,7 +24,7 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 
 from worker.commands.render import parse_value
-from worker.errors import ConfigError, RejectReason
+from worker.errors import ConfigError, RejectReason, ToolError
 from worker.inputs import utc_now
 from worker.kafka_client import (
     CONNECT_TIMEOUT,
@@ -41,6 +41,7 @@ from worker.settings import get_settings
 REDRIVE_HEADER = "news-redrive-of"  # "<topic>/<partition>@<offset>" of the rejection
 _AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _IN_FLIGHT = 1000
+STALL_AFTER = 30.0  # seconds without a record before the end: report, don't hang
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -180,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--connect-timeout must be positive")
     tally = asyncio.run(_redrive(args))
     print(f"news-worker redrive: {tally.summary(dry_run=args.dry_run)}", file=sys.stderr)
+    if tally.stalled:
+        raise ToolError(f"stopped before the end of the rejected topic: {tally.stalled}")
     return 1 if tally.failed else 0
 
 
@@ -190,6 +193,7 @@ class Tally:
     sent: Counter[str] = field(default_factory=Counter)
     failed: int = 0
     unusable: int = 0
+    stalled: str = ""  # partitions not read to their end (nothing arrived for STALL_AFTER s)
 
     def summary(self, *, dry_run: bool) -> str:
         """One line: `sent 5 (no_article 3, timeout 2), failed 0, unusable 0`."""
@@ -231,7 +235,7 @@ async def _redrive(args: argparse.Namespace) -> Tally:
         for tp in parts:
             consumer.seek(tp, begin[tp])
         pending: list[tuple[Candidate, asyncio.Future[Any]]] = []
-        async for record in read_records(consumer, parts, end, None):
+        async for record in read_records(consumer, parts, end, STALL_AFTER):
             outcome = choose(record, reasons, args.since, args.until)
             if isinstance(outcome, str):
                 tally.unusable += 1
@@ -256,6 +260,12 @@ async def _redrive(args: argparse.Namespace) -> Tally:
                 if len(pending) >= _IN_FLIGHT:
                     await _settle(pending, tally)
         await _settle(pending, tally)
+        short = [
+            f"{tp.partition}@{await consumer.position(tp)}<{end[tp]}"
+            for tp in parts
+            if await consumer.position(tp) < end[tp]
+        ]
+        tally.stalled = ", ".join(short)
     return tally
 
 
