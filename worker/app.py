@@ -131,8 +131,9 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         producer_acks=-1,
         producer_max_request_size=record_limit + _ENVELOPE,
         consumer_max_fetch_size=record_limit + _ENVELOPE,
-        web_enabled=True,
-        web_port=settings.web_port,
+        # Port 0 turns the HTTP server (and so /metrics, /readyz) off.
+        web_enabled=settings.web_port != 0,
+        web_port=settings.web_port or 6066,
         web_bind=settings.web_host,
         web_host=settings.web_host,
         autodiscover=False,

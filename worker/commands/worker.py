@@ -12,7 +12,7 @@ import asyncio
 import sys
 from typing import Any
 
-from worker.errors import ToolError
+from worker.errors import ConfigError, ToolError
 
 
 def register(sub: Any) -> None:
@@ -40,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     configure_logging(settings)
-    news = create_app(settings)
+    try:
+        news = create_app(settings)
+    except faust.exceptions.ImproperlyConfigured as exc:
+        raise ConfigError(f"bad worker settings: {exc}") from None
     executor = PageExecutor(
         news.options, processes=settings.extract_processes, timeout=settings.page_timeout
     )
