@@ -1,0 +1,68 @@
+"""The app's declarations: Kafka security mapped to Faust credentials, topics, readiness."""
+
+from __future__ import annotations
+
+import faust
+import pytest
+from pydantic import SecretStr
+
+from worker.app import broker_credentials, create_app, max_record_bytes
+from worker.errors import ConfigError
+from worker.settings import Settings
+from worker.topics import topic_specs
+from worker.web import readiness
+
+
+def test_plaintext_has_no_credentials() -> None:
+    assert broker_credentials(Settings()) is None
+
+
+def test_sasl_plaintext_maps_user_password_and_mechanism() -> None:
+    creds = broker_credentials(Settings(
+        kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="crawler", kafka_sasl_password=SecretStr("s3cret"),
+    ))
+    assert isinstance(creds, faust.SASLCredentials)
+    assert (creds.username, creds.password) == ("crawler", "s3cret")
+    assert creds.mechanism.value == "SCRAM-SHA-512" and creds.protocol.value == "SASL_PLAINTEXT"
+
+
+def test_sasl_ssl_carries_a_tls_context() -> None:
+    creds = broker_credentials(Settings(
+        kafka_security_protocol="SASL_SSL", kafka_sasl_username="u",
+        kafka_sasl_password=SecretStr("p"),
+    ))
+    assert isinstance(creds, faust.SASLCredentials)
+    assert creds.protocol.value == "SASL_SSL" and creds.ssl_context is not None
+
+
+def test_ssl_without_sasl_is_ssl_credentials() -> None:
+    creds = broker_credentials(Settings(kafka_security_protocol="SSL"))
+    assert isinstance(creds, faust.SSLCredentials)
+
+
+def test_sasl_without_user_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="NEWS_KAFKA_SASL_USERNAME"):
+        broker_credentials(Settings(kafka_security_protocol="SASL_SSL"))
+
+
+def test_unreadable_ca_file_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="TLS files"):
+        broker_credentials(Settings(kafka_security_protocol="SSL",
+                                    kafka_ssl_cafile="/nonexistent/ca.pem"))
+
+
+def test_every_topic_gets_our_partitions_and_room_for_a_quoted_page() -> None:
+    settings = Settings(app_id="decl", topic_partitions=6, topic_pages="in", store="memory")
+    specs = {t.name: t for t in topic_specs(create_app(settings))}
+    assert set(specs) == {"in", "decl-stories", "articles", "pages.rejected",
+                          "articles.duplicates", "decl-dedupe-changelog"}
+    assert {t.num_partitions for t in specs.values()} == {6}
+    limit = int(specs["pages.rejected"].topic_configs["max.message.bytes"])
+    assert limit == max_record_bytes(settings) > settings.max_page_bytes * 4 // 3
+    assert specs["decl-dedupe-changelog"].topic_configs["cleanup.policy"] == "compact"
+
+
+def test_not_ready_before_an_assignment() -> None:
+    news = create_app(Settings(app_id="ready", store="memory"))
+    assert readiness(news) == (False, "waiting for a partition assignment")
