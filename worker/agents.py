@@ -40,6 +40,7 @@ from worker.app import NewsApp
 from worker.errors import RejectReason
 from worker.executor import PageExecutor
 from worker.inputs import utc_now
+from worker.logs import fields
 from worker.pipeline.dedupe import DedupeEntry, Verdict, decide, expire_entry
 from worker.pipeline.types import (
     ARTICLE_SCHEMA,
@@ -169,7 +170,11 @@ async def extract_page(
     result = await executor.process(
         value, _received_at(event), Source(msg.topic, msg.partition, msg.offset)
     )
-    news.metrics.extraction.observe(time.perf_counter() - started)
+    duration = time.perf_counter() - started
+    news.metrics.extraction.observe(duration)
+    log.debug("page extracted", extra=fields(
+        "page.extracted", page_id=getattr(result, "page_id", None), topic=msg.topic,
+        partition=msg.partition, offset=msg.offset, duration=round(duration, 4)))
     if executor.restarts != restarts:
         cause = "timeout" if isinstance(result, Rejection) and (
             result.reason is RejectReason.TIMEOUT) else "died"
@@ -205,10 +210,10 @@ async def publish_rejection(
         input_key if isinstance(input_key, bytes) else None)
     value = encode_rejection(rejection, news.max_record_bytes)
     news.metrics.rejections.labels(rejection.reason.value).inc()
+    source = rejection.source
     log.info("page rejected: %s (%s)", rejection.reason.value, rejection.detail[:200],
-             extra={"event": "page.rejected", "page_id": rejection.page_id,
-                    "url": rejection.url, "topic": rejection.source.topic,
-                    "partition": rejection.source.partition, "offset": rejection.source.offset})
+             extra=fields("page.rejected", page_id=rejection.page_id, url=rejection.url,
+                          topic=source.topic, partition=source.partition, offset=source.offset))
     await _publish(news, news.rejected, key, value, REJECTION_SCHEMA, "rejection", input_ts)
 
 
