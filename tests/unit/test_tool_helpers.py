@@ -229,3 +229,44 @@ def test_progress_draws_only_when_enabled() -> None:
     off.close()
     assert silent.getvalue() == ""
     assert Progress(None, enabled=True).render(7, 1).startswith("8 messages")
+
+
+# --- Kafka client options -------------------------------------------------------------------
+
+
+def test_client_options_plaintext_and_sasl_ssl(tmp_path: Path) -> None:
+    import ssl
+
+    from pydantic import SecretStr
+
+    from worker.errors import ConfigError
+    from worker.kafka_client import client_options
+
+    plain = client_options(Settings.model_construct(), "kafka-1:9092")
+    assert plain["bootstrap_servers"] == "kafka-1:9092"
+    assert plain["security_protocol"] == "PLAINTEXT"
+    assert "sasl_plain_password" not in plain and "ssl_context" not in plain
+
+    secure = Settings.model_construct(
+        kafka_bootstrap="b1:9093,b2:9093",
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="news",
+        kafka_sasl_password=SecretStr("pw"),
+    )
+    options = client_options(secure)
+    assert options["bootstrap_servers"] == "b1:9093,b2:9093"
+    assert (
+        options["sasl_mechanism"],
+        options["sasl_plain_username"],
+        options["sasl_plain_password"],
+    ) == ("SCRAM-SHA-512", "news", "pw")
+    assert isinstance(options["ssl_context"], ssl.SSLContext)
+
+    with pytest.raises(ConfigError, match="NEWS_KAFKA_SASL_USERNAME"):
+        client_options(Settings.model_construct(kafka_security_protocol="SASL_PLAINTEXT"))
+    broken = Settings.model_construct(
+        kafka_security_protocol="SSL", kafka_ssl_cafile=str(tmp_path / "missing-ca.pem")
+    )
+    with pytest.raises(ConfigError, match="cannot load the Kafka TLS files"):
+        client_options(broken)
