@@ -130,7 +130,10 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         broker_heartbeat_interval=1.0,
         producer_acks=-1,
         producer_max_request_size=record_limit + _ENVELOPE,
-        consumer_max_fetch_size=record_limit + _ENVELOPE,
+        # Back-pressure: with a backlog Faust would buffer 4096 pages per stream (~400 MB of
+        # HTML); a few dozen keep the extraction process busy. A record larger than the fetch
+        # size is still returned on its own (KIP-74), so the default fetch size stays.
+        stream_buffer_maxsize=64,
         # Port 0 turns the HTTP server (and so /metrics, /readyz) off.
         web_enabled=settings.web_port != 0,
         web_port=settings.web_port or 6066,
