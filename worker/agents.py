@@ -32,8 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from aiokafka.partitioner import murmur2
-from faust.types import TP, ChannelT, EventT, StreamT, TopicT
+from faust.types import ChannelT, EventT, StreamT, TopicT
 from mode.types.signals import BaseSignalT
 
 from worker.app import NewsApp
@@ -50,6 +49,7 @@ from worker.pipeline.types import (
     Rejection,
     Source,
 )
+from worker.positions import Positions, key_partition
 from worker.wire import (
     SCHEMA_HEADER,
     article_from_wire,
@@ -67,8 +67,9 @@ _SWEEP_YIELD = 500  # keys between yields to the event loop during a sweep
 def install_agents(news: NewsApp, executor: PageExecutor) -> None:
     """Register the agents and the expiry timer on `news.app`."""
     app = news.app
-    positions: dict[TP, int] = {}  # last offset handled per input partition (consumer lag)
-    news.metrics.consumer_lag.source = lambda: consumer_lag(news, positions)
+    positions = Positions()
+    inputs = input_topics(news)
+    news.metrics.consumer_lag.source = lambda: consumer_lag(news, positions, inputs)
 
     @app.agent(news.pages, name="extract_articles")
     async def extract_articles(stream: StreamT[bytes]) -> None:
@@ -106,32 +107,51 @@ def install_agents(news: NewsApp, executor: PageExecutor) -> None:
 
     async def on_rebalanced(sender: Any, /, *args: Any, signal: BaseSignalT[Any],
                             **kwargs: Any) -> None:
-        await rewind_uncommitted(news)
+        await rewind_uncommitted(news, positions)
 
     app.on_rebalance_complete.connect(on_rebalanced)
 
 
-async def rewind_uncommitted(news: NewsApp) -> None:
-    """Seek input partitions that have no committed offset (or 0) back to their start.
+async def rewind_uncommitted(news: NewsApp, positions: Positions) -> None:
+    """Start every input partition at its committed offset, or its earliest when none.
 
     During table recovery the consumer already fetches the (paused) input partitions, and
-    the stream buffers are cleared when recovery ends; Faust then seeks every partition back
-    to its committed offset, but aiokafka's `seek_to_committed` skips offsets of None or 0.
-    So a partition nobody has committed yet (a new group, or a worker killed before its first
-    commit) would silently skip what was prefetched. Seeking those partitions to their
-    earliest offset closes that hole; anything processed twice is re-published identically.
+    the stream buffers are cleared when recovery ends; Faust then seeks back to the committed
+    offsets, but aiokafka's `seek_to_committed` skips offsets of None or 0. So a partition
+    nobody has committed yet (a new group, or a worker killed before its first commit) would
+    skip what was prefetched: we seek those to their earliest offset. The start positions also
+    seed the agents' check for skipped offsets (worker/positions.py).
     """
     consumer = news.app.consumer
-    inputs = {news.pages.get_topic_name(), news.stories.get_topic_name()}
+    inputs = input_topics(news)
     tps = [tp for tp in consumer.assignment() if tp.topic in inputs]
+    positions.forget(tps)
     if not tps:
         return
     committed = await consumer.seek_to_committed()  # type: ignore[attr-defined]  # on Consumer
     fresh = [tp for tp in tps if not committed.get(tp)]
+    earliest = await consumer.earliest_offsets(*fresh) if fresh else {}
     if fresh:
-        earliest = await consumer.earliest_offsets(*fresh)
         await consumer.seek_wait({tp: earliest[tp] for tp in fresh})
         log.info("rewound %s never-committed input partitions to their start", len(fresh))
+    for tp in tps:
+        positions.start_at(tp, earliest[tp] if tp in earliest else committed[tp])
+
+
+async def _check_position(news: NewsApp, positions: Positions, event: EventT[bytes]) -> None:
+    msg = event.message
+    skipped = positions.handled(msg.tp, msg.offset)
+    if skipped is not None:
+        log.warning("consumer skipped %s:%s..%s; seeking back to re-read them", msg.topic,
+                    msg.partition, msg.offset - 1, extra=fields(
+                        "input.rewind", topic=msg.topic, partition=msg.partition,
+                        offset=skipped))
+        await news.app.consumer.seek(msg.tp, skipped)
+
+
+def input_topics(news: NewsApp) -> set[str]:
+    """Names of the topics the agents read (in-memory channels have none)."""
+    return {c.get_topic_name() for c in (news.pages, news.stories) if isinstance(c, TopicT)}
 
 
 async def _or_exit(step: Awaitable[None]) -> None:
@@ -218,25 +238,25 @@ async def publish_rejection(
 
 
 async def _page(
-    news: NewsApp, executor: PageExecutor, event: EventT[bytes], positions: dict[TP, int]
+    news: NewsApp, executor: PageExecutor, event: EventT[bytes], positions: Positions
 ) -> None:
     await route_page(news, event, await extract_page(news, executor, event))
-    positions[event.message.tp] = event.message.offset
+    await _check_position(news, positions, event)
 
 
 async def _pages(
-    news: NewsApp, executor: PageExecutor, events: list[EventT[bytes]], positions: dict[TP, int]
+    news: NewsApp, executor: PageExecutor, events: list[EventT[bytes]], positions: Positions
 ) -> None:
     results = await asyncio.gather(*(extract_page(news, executor, e) for e in events))
     for event, result in zip(events, results, strict=True):  # input order, per partition
         await route_page(news, event, result)
-        positions[event.message.tp] = event.message.offset
+        await _check_position(news, positions, event)
 
 
-async def handle_story(news: NewsApp, event: EventT[bytes], positions: dict[TP, int]) -> None:
+async def handle_story(news: NewsApp, event: EventT[bytes], positions: Positions) -> None:
     """Decide one article against the table and publish the article or duplicate record."""
     msg = event.message
-    positions[msg.tp] = msg.offset
+    await _check_position(news, positions, event)
     try:
         data = orjson.loads(msg.value or b"")
         if "sweep" in data:
@@ -285,12 +305,6 @@ async def _publish(
                        callback=delivered)
 
 
-def key_partition(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives `key` (murmur2, as the Java client)."""
-    digest: int = murmur2(key)
-    return (digest & 0x7FFFFFFF) % partitions
-
-
 async def sweep_partition(news: NewsApp, partition: int, now: datetime) -> None:
     """Delete (or trim) the dedupe entries of `partition` not seen within the window."""
     table, partitions, removed = news.dedupe, news.settings.topic_partitions, 0
@@ -315,16 +329,11 @@ async def sweep_partition(news: NewsApp, partition: int, now: datetime) -> None:
         log.info("dedupe sweep removed %s expired keys from partition %s", removed, partition)
 
 
-def consumer_lag(news: NewsApp, positions: dict[TP, int]) -> Iterator[tuple[str, int, int]]:
-    """(topic, partition, lag) for each assigned input partition this worker has read."""
-    consumer = news.app.consumer
-    assigned: set[TP]
+def consumer_lag(
+    news: NewsApp, positions: Positions, inputs: set[str]
+) -> Iterator[tuple[str, int, int]]:
+    """Consumer lag per assigned input partition (nothing before the consumer starts)."""
     try:
-        assigned = consumer.assignment()
-    except Exception:  # noqa: BLE001 - not started yet: no lag to report
+        yield from positions.lag(news.app.consumer, inputs)
+    except Exception:  # noqa: BLE001 - not started or mid-rebalance: no lag to report
         return
-    for tp in sorted(assigned):
-        offset = positions.get(tp)
-        highwater = consumer.highwater(tp) if offset is not None else None
-        if offset is not None and highwater is not None:
-            yield tp.topic, tp.partition, max(0, int(highwater) - offset - 1)

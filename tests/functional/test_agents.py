@@ -16,9 +16,10 @@ import orjson
 import pytest
 
 from tests.factories import article_html, message
-from worker.agents import install_agents, key_partition
+from worker.agents import install_agents
 from worker.app import NewsApp, create_app
 from worker.executor import PageExecutor
+from worker.positions import key_partition
 from worker.settings import Settings
 from worker.wire import encode_sweep
 
