@@ -150,19 +150,28 @@ async def test_two_workers_share_partitions_and_dedupe_holds(
     worker_cluster: Any,  # noqa: F811
 ) -> None:
     cluster: Cluster = worker_cluster()
-    first, second = cluster.start_worker(wait=False), cluster.start_worker(wait=False)
-    first.wait_ready()
-    second.wait_ready()
-    # Each story twice, from two hosts (different URLs, so usually different partitions).
+    await cluster.create_topics()
+    # Each story twice, from two hosts (different URLs, so usually different partitions),
+    # already waiting when the workers start: the second one joins mid-stream (a rebalance).
     pages = [story(i) for i in range(40)]
     pages += [story(i, page_id=f"m{i}", host="m.gazette.example") for i in range(40)]
     await cluster.send_pages([keyed(p) for p in pages])
-    got = await cluster.collect(lambda g: len(accounted(g)) >= 80, timeout=180)
-    assert len({a["id"] for a in got["articles"]}) == 40
-    assert {a["version"] for a in got["articles"]} == {1}
-    assert len(got["duplicates"]) == 40
-    assert first.metric("news_pages_total") > 0 and second.metric("news_pages_total") > 0
-    assert first.metric("news_pages_total") + second.metric("news_pages_total") == 80
+    first = cluster.start_worker()
+    second = cluster.start_worker()
+    ids = {f"s{i}" for i in range(40)} | {f"m{i}" for i in range(40)}
+    got = await cluster.collect(lambda g: accounted(g) >= ids, timeout=180)
+    assert accounted(got) == ids
+    seen: dict[tuple[str, int], dict[str, Any]] = {}
+    for article in got["articles"]:  # repeats only as identical re-deliveries
+        assert seen.setdefault((article["id"], article["version"]), article) == article
+    assert len(seen) == 40 and {v for _, v in seen} == {1}
+    assert len({d["page_id"] for d in got["duplicates"]}) == 40
+    assert {d["duplicate_of"] for d in got["duplicates"]} <= {i for i, _ in seen}
+    assert first.metric("news_pages_total") + second.metric("news_pages_total") >= 80
+    # The group shared the partitions: the second worker owns some of each input topic.
+    last_assignment = second.log().rsplit("Setting newly assigned partitions", 1)[-1][:2000]
+    assert f"{cluster.topics['pages']}'" in last_assignment
+    assert f"{cluster.app_id}-stories'" in last_assignment
     assert_no_blocking(cluster)
 
 
