@@ -10,7 +10,8 @@ writes the table.
         NEW / UPDATE / REDELIVERY -> articles topic             # (article id, article.v1)
         DUPLICATE                 -> duplicates topic           # (duplicate_of, duplicate.v1)
     sweep_dedupe      (timer) -> a sweep marker into each assigned stories partition, so the
-                      agent owning that partition deletes expired keys (tombstones included)
+                      agent owning that partition deletes keys expired as of the latest fetch
+                      time it has seen (capped by the clock), tombstones included
 
 At-least-once: an input offset is acked only after everything it produced has been handed to
 the producer, and Faust flushes the producer before it commits. Every agent runs with
@@ -260,7 +261,11 @@ async def handle_story(news: NewsApp, event: EventT[bytes], positions: Positions
     try:
         data = orjson.loads(msg.value or b"")
         if "sweep" in data:
-            await sweep_partition(news, msg.partition, datetime.fromisoformat(data["sweep"]))
+            # Expire by data time, never ahead of the clock: replayed old pages keep their
+            # stories as long as `process` would, and a crawler's future date expires nothing.
+            if positions.data_time is not None:
+                wall = datetime.fromisoformat(data["sweep"])
+                await sweep_partition(news, msg.partition, min(wall, positions.data_time))
             return
         article = article_from_wire(data["article"])
         origin, input_ts = str(data["origin"]), data.get("ts")
@@ -268,6 +273,8 @@ async def handle_story(news: NewsApp, event: EventT[bytes], positions: Positions
         # Only this worker writes the stories topic: a foreign record has no page to reject.
         log.error("skipping a malformed stories record at %s:%s: %s", msg.tp, msg.offset, exc)
         return
+    if positions.data_time is None or article.fetched_at > positions.data_time:
+        positions.data_time = article.fetched_at
     key = article.dedupe_key.encode("utf-8")
     raw = news.dedupe.get(key)
     entry = DedupeEntry.from_dict(orjson.loads(raw)) if raw else None

@@ -12,6 +12,7 @@ must not make us loop). Anything handled twice is re-published identically.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 from aiokafka.partitioner import murmur2
 from faust.types import TP, ConsumerT
@@ -23,6 +24,8 @@ class Positions:
     def __init__(self) -> None:
         self.last: dict[TP, int] = {}
         self._rewound: set[tuple[TP, int]] = set()
+        # Latest article fetch time the dedupe agent has handled: the sweep's notion of "now".
+        self.data_time: datetime | None = None
 
     def start_at(self, tp: TP, offset: int) -> None:
         """The partition was (re)assigned: its next record should be `offset`."""

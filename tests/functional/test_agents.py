@@ -133,17 +133,27 @@ async def test_sweep_deletes_expired_keys_of_its_partition_only(harness: Harness
     table = harness.news.dedupe
     assert table.get(key) is not None
     partition = key_partition(key, 4)
-    late = datetime(2025, 3, 4, 10, 0, tzinfo=UTC) + harness.news.options.dedupe_window
+    window = harness.news.options.dedupe_window
     stories = harness.news.stories
-    # Another partition's sweep, and a sweep inside the window, leave the key alone.
-    await stories.send(key=b"sweep", value=encode_sweep(late + timedelta(days=1)),
-                       partition=(partition + 1) % 4)
-    await stories.send(key=b"sweep", value=encode_sweep(late - timedelta(hours=1)),
-                       partition=partition)
-    await asyncio.sleep(0.5)
+
+    async def sweep(at: datetime, part: int) -> None:
+        await stories.send(key=b"sweep", value=encode_sweep(at), partition=part)
+        await asyncio.sleep(0.5)
+
+    # Expiry follows data time: however late the clock, nothing newer has been seen yet.
+    await sweep(datetime(2030, 1, 1, tzinfo=UTC), partition)
     assert table.get(key) is not None
-    await stories.send(key=b"sweep", value=encode_sweep(late + timedelta(hours=1)),
-                       partition=partition)
+    # A story fetched past the window moves data time on.
+    await harness.put(message(page_id="later", url="https://other.example/news/x",
+                              fetched_at="2025-03-12T11:00:00Z",
+                              html=article_html(headline="Ferry timetable changes for summer",
+                                                published="2025-03-12T09:00:00+01:00")))
+    await harness.take("articles", 1)
+    # Another partition's sweep, and a sweep whose clock is inside the window, keep the key.
+    await sweep(datetime(2030, 1, 1, tzinfo=UTC), (partition + 1) % 4)
+    await sweep(datetime(2025, 3, 4, 10, 0, tzinfo=UTC) + window - timedelta(hours=1), partition)
+    assert table.get(key) is not None
+    await sweep(datetime(2030, 1, 1, tzinfo=UTC), partition)
     for _ in range(100):
         if table.get(key) is None:
             break
