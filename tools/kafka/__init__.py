@@ -1,0 +1,1 @@
+"""Local Apache Kafka for tests, the demo and benchmarks: see `localkafka.LocalKafka`."""
