@@ -88,7 +88,7 @@ def local_kafka_class() -> Any:
     """tools/kafka's LocalKafka, or SectionSkipped when it is not there."""
     sys.path.insert(0, str(REPO))
     try:
-        from tools.kafka import LocalKafka  # type: ignore[import-not-found]
+        from tools.kafka.localkafka import LocalKafka
     except ImportError as exc:
         raise SectionSkipped(f"no local Kafka helper (tools/kafka): {exc}") from None
     return LocalKafka
@@ -97,17 +97,20 @@ def local_kafka_class() -> Any:
 @asynccontextmanager
 async def local_broker(ctx: Context) -> Any:
     """The project's LocalKafka (tools/kafka), started for this section and always stopped."""
-    kafka = local_kafka_class()(data_dir=Path(tempfile.mkdtemp(prefix="bench-kafka-")))
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-kafka-"))
+    kafka = local_kafka_class()(run_dir, die_with_parent=True)
     try:
         await asyncio.to_thread(kafka.start)
     except Exception as exc:
         with suppress(Exception):
             kafka.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
         raise SectionSkipped(f"cannot start the local Kafka: {exc}") from None
     try:
         yield kafka.bootstrap
     finally:
         await asyncio.to_thread(kafka.stop)
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _free_port() -> int:

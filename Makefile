@@ -1,0 +1,59 @@
+# news-worker: everything a developer runs, in one place.
+#   make demo   - the real thing end to end on a local Kafka it starts (and stops) itself
+#   make test   - the whole suite: unit, functional and integration against a real broker
+# Needs Python 3.11+, Java 17+ and Maven on PATH (Kafka jars come from Maven Central).
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+KAFKA_PORT  ?= 9092
+PYTEST_ARGS ?=
+BENCH_ARGS  ?=
+
+.PHONY: setup test test-unit demo kafka-up kafka-down kafka-status check lint typecheck bench clean
+
+# Reinstall only when the package metadata changed (idempotent, fast when nothing did).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "news-worker needs Python 3.11+, found " + sys.version.split()[0])'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# The whole suite. Integration tests start their own broker on free ports (tests/conftest.py)
+# and stop it at the end; none of them is skipped for lack of one.
+test: setup
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# Fast feedback: no broker.
+test-unit: setup
+	$(PY) -m pytest -p no:cacheprovider tests/unit tests/functional $(PYTEST_ARGS)
+
+demo: setup
+	@PYTHON=$(PY) KAFKA_PORT=$(KAFKA_PORT) tools/demo.sh
+
+kafka-up:
+	$(PYTHON) -m tools.kafka up --port $(KAFKA_PORT)
+
+kafka-down:
+	$(PYTHON) -m tools.kafka down --port $(KAFKA_PORT)
+
+kafka-status:
+	$(PYTHON) -m tools.kafka status --port $(KAFKA_PORT)
+
+lint: setup
+	$(PY) -m ruff check worker tests tools bench
+
+typecheck: setup
+	$(PY) -m mypy
+
+check: lint typecheck
+
+bench: setup
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .kafka .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
