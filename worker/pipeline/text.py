@@ -1,17 +1,282 @@
-"""Plain-text pages (a page as a browser rendered it): line-level boilerplate removal."""
+"""Plain-text pages (a page as a browser rendered it): line-level boilerplate removal.
+
+    lines -> score each line (prose +, menu/link/furniture -) -> densest run (max-sum segment)
+          -> header above it: headline, standfirst, byline, dateline -> body paragraphs
+
+A rendered page is the story wrapped in site furniture: menus, trending and related lists,
+cookie and image notices, footers. Story lines are long and end like sentences; furniture
+lines are short, come in runs, or say what they are ("Trending", "© 2025", "Follow us").
+The story is the run of lines with the largest total score, so a few short lines inside it
+(subheadings, an ad label) are bridged while a menu of fifty links is not. Rules look at the
+shape of a line, never at a site name.
+"""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
 from worker.errors import PageRejected, RejectReason
+from worker.pipeline.clean import site_name_from_title
+from worker.pipeline.dates import find_dateline, parse_date
 from worker.pipeline.options import PipelineOptions
 from worker.pipeline.types import Extracted, RawPage
+
+_WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_SPACES = re.compile(r"[ \t\u00a0\u2009\u200b\ufeff]+")
+# A line ends like a sentence (closing quotes and brackets allowed after the stop).
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*$|[:;]$")
+_SENTENCE_STOPS = re.compile(r"[.!?。！？](?:\s|$)")
+# Lines that are about the page, not the story, whatever their length.
+_BOILERPLATE = re.compile(
+    r"(?:\bcookies?\b.{0,80}\b(?:use|accept|agree|consent|settings|policy|experience)|"
+    r"\b(?:use|accept|agree)\b.{0,40}\bcookies?\b|"
+    r"\bimage is ai[- ]generated|\bdoes not depict any real|for illustrative purposes only|"
+    r"all rights reserved|^©|^\(c\)\s|^copyright\b|\bprivacy policy\b|\bterms (?:of|and) (?:use|"
+    r"service|conditions)\b|^(?:e-?mail|phone|tel|fax)\s*[:.]|"
+    r"\bsubscribe to (?:our|the)\b.{0,30}newsletter|^(?:sign up|log ?in|register)\b|"
+    r"^(?:trending|most (?:read|popular|viewed|shared)|related(?: articles| stories| news)?|"
+    r"latest (?:news|stories)|top stories|recommended|(?:you may|you might) also like|"
+    r"read (?:more|also|next)|also read|see also|more from|more stories|advertisement|"
+    r"connect (?:with )?us|follow us|share (?:this|on)|give feedback|skip to|"
+    r"(?:left |main )?menu|search|home)\b)",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(
+    r"^(?:by|por|von|par|di|oleh|от|written by|words by|reporting by)\s*:?\s+(?P<name>\S.*)$",
+    re.IGNORECASE,
+)
+# "Devdiscourse News Desk", "Reuters Staff", "Jane Doe": capitalised words, no digits.
+_NAME_PART = re.compile(r"^(?:[A-Z][\w.'’-]*\s?){1,5}$")
+_COPYRIGHT_NAME = re.compile(
+    r"^(?:©|\(c\)|copyright)\s*(?:©|\(c\))?\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?)?[\s,]*"
+    r"(?P<name>[^.|,©]{2,60}?)\s*(?:[.|,]|all rights|$)", re.IGNORECASE)
+
+# Where the comments begin: the story never continues past these.
+_COMMENTS = re.compile(
+    r"^(?:\d+\s+(?:responses?|comments?|replies|reactions)\b|comments?\s*(?:\(\d+\))?$|"
+    r"leave a (?:reply|comment)|post a comment|add a comment|join the (?:conversation|discussion)|"
+    r"show comments|view comments|(?:\S+\s){0,3}\S+ (?:says|wrote|said):$|reply$|"
+    r"comentários|comentarios|kommentare|commentaires|commenti|komentar|комментари)",
+    re.IGNORECASE,
+)
+_HEADER_WINDOW = 40  # lines above the story searched for the headline and its company
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    text: str
+    key: str  # casefolded words, for comparing lines
+    weight: float  # words (CJK characters count half a word each)
+    prose: bool  # ends like a sentence
+    furniture: bool
+
+
+def _weight(text: str) -> float:
+    words = len(_WORD.findall(text))
+    cjk = len(_CJK.findall(text))
+    return max(float(words), cjk / 2.0) if cjk else float(words)
+
+
+def _make_line(text: str) -> _Line:
+    weight = _weight(text)
+    prose = weight >= 6 and (_SENTENCE_END.search(text) is not None
+                             or len(_SENTENCE_STOPS.findall(text)) >= 2)
+    furniture = weight <= 60 and _BOILERPLATE.search(text) is not None
+    return _Line(text, " ".join(_WORD.findall(text.casefold())), weight, prose, furniture)
+
+
+SHORT_COST = 2.0
+SHORT_WORD_COST = 0.5
+PROSE_MIN = 12
+COMMENT_COST = 1000.0
+REPEAT_COST = 2.0
+REPEAT_SHARE = 0.6
+
+
+def _score(line: _Line) -> float:
+    """How much a line looks like story text (positive) or page furniture (negative)."""
+    if line.furniture:
+        return -max(4.0, line.weight)
+    if _COMMENTS.match(line.text):
+        return -COMMENT_COST
+    if line.prose and line.weight >= PROSE_MIN:
+        return line.weight
+    if line.prose:
+        return line.weight * 0.5
+    if line.weight >= 30:
+        return line.weight * 0.5  # a long paragraph without a final stop
+    return -(SHORT_COST + SHORT_WORD_COST * line.weight)  # a menu entry, a link, a short heading
+
+
+def _densest_run(scores: list[float]) -> tuple[int, int]:
+    """[start, end) of the contiguous run with the largest total score (Kadane)."""
+    best, best_span = 0.0, (0, 0)
+    total, start = 0.0, 0
+    for index, score in enumerate(scores):
+        if total <= 0:
+            total, start = 0.0, index
+        total += score
+        if total > best:
+            best, best_span = total, (start, index + 1)
+    return best_span
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def _drop_link_runs(lines: list[_Line]) -> list[_Line]:
+    """Lines of the story without furniture and runs of 3+ short non-prose lines (link lists)."""
+    kept: list[_Line] = []
+    run: list[_Line] = []
+    for line in [*lines, _Line("", "", 99.0, True, False)]:
+        if not line.prose and line.weight < 10 and not line.furniture:
+            run.append(line)
+            continue
+        if len(run) < 3:
+            kept.extend(run)
+        run = []
+        if not line.furniture and line.text:
+            kept.append(line)
+    return kept
+
+
+def _title_like(line: _Line) -> bool:
+    return 3 <= line.weight <= 30 and not line.furniture and not line.text.endswith((".", ":"))
+
+
+def _find_headline(
+    lines: list[_Line], start: int, title: str | None, counts: Counter[str]
+) -> int | None:
+    """Index of the headline: the title-like line above the story that the page title names."""
+    window = range(start - 1, max(-1, start - _HEADER_WINDOW), -1)
+    title_norm = _norm(title or "")
+    best: tuple[float, int] | None = None
+    for distance, index in enumerate(window):
+        line = lines[index]
+        if not _title_like(line) or parse_date(line.text) is not None and line.weight <= 12:
+            continue
+        norm = line.key
+        score = -0.1 * distance
+        if title_norm and index > 0 and norm and norm in title_norm:
+            score += 3.0 * len(norm) / max(1, len(title_norm))
+        if counts[norm] >= 2:
+            score += 1.0
+        if best is None or score > best[0]:
+            best = (score, index)
+    return best[1] if best else None
+
+
+def _authors_from(text: str) -> list[str]:
+    """Names in a byline ('By Jane Doe, Reuters') or beside a date ('Desk | Updated: ...')."""
+    match = _BYLINE.match(text)
+    if match:
+        return [re.split(r"\s+[|•·]\s+", match.group("name"))[0]]
+    parts = [p.strip() for p in re.split(r"\s+[|•·]\s+", text)]
+    if len(parts) < 2:
+        return []
+    return [p for p in parts if _NAME_PART.match(p) and parse_date(p) is None
+            and not re.search(r"(?i)updated|published|posted|created|min read", p)]
+
+
+def _site_name(lines: list[_Line], url: str, title: str | None) -> str | None:
+    """The site's name: a line naming the host, the title's decoration, or the copyright line."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    label = host.split(".")[0] if host else ""
+    for line in lines:
+        squashed = "".join(_WORD.findall(line.text.casefold()))
+        if label and len(label) >= 3 and squashed in (label, host.replace(".", "")):
+            return line.text
+    if title:
+        named = site_name_from_title(title, url)
+        if named:
+            return named
+    for line in reversed(lines):
+        match = _COPYRIGHT_NAME.match(line.text)
+        if match and not any(c.isdigit() for c in match.group("name")):
+            return match.group("name").strip()
+    return None
+
+
+def _score_lines(lines: list[_Line]) -> list[float]:
+    """Line scores; a line said twice (a teaser card, a headline repeat) counts as furniture
+    unless the page repeats itself throughout (a meal plan, a table)."""
+    counts = Counter(line.key for line in lines)
+    long = [line for line in lines if line.weight >= 6]
+    penalise = sum(1 for line in long if counts[line.key] > 1) <= REPEAT_SHARE * len(long)
+    return [-(REPEAT_COST + line.weight) if penalise and line.weight >= 6 and counts[line.key] > 1
+            else _score(line) for line in lines]
+
+
+def _split_standfirst(
+    lines: list[_Line], start: int, end: int, meta: set[int], head_key: str
+) -> tuple[str | None, int]:
+    """(standfirst, new start) when the run opens with a lead paragraph above header lines."""
+    top = range(start, min(end, start + 8))
+    for index in top:
+        line = lines[index]
+        if line.key == head_key or line.furniture or _BYLINE.match(line.text):
+            meta.add(index)
+    cut = max((i for i in meta if i in top), default=start - 1) + 1
+    lead = [i for i in range(start, cut) if i not in meta and lines[i].prose
+            and lines[i].weight >= 8]
+    if lead and len(lead) <= 2:
+        return lines[lead[0]].text, cut
+    return None, start
+
+
+def _find_authors(lines: list[_Line], first: int, stop: int, date_lines: set[int]) -> list[str]:
+    """Bylines between the headline and the story, and names beside the dateline."""
+    authors: list[str] = []
+    for index in sorted({*range(first, stop), *date_lines}):
+        line = lines[index]
+        if line.weight <= 20 and (index in date_lines or _BYLINE.match(line.text)):
+            authors += _authors_from(line.text)
+    return authors
 
 
 def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
     """Body and metadata of a plain-text page; PageRejected(no_article) when there is none."""
-    lines = [ln.strip() for ln in (page.content).splitlines()]
-    paragraphs = [ln for ln in lines if len(ln.split()) >= 12]
-    if not paragraphs:
+    raw = [_SPACES.sub(" ", ln).strip() for ln in page.content.splitlines()]
+    lines = [_make_line(ln) for ln in raw if ln and _WORD.search(ln)]
+    start, end = _densest_run(_score_lines(lines))
+    if end <= start:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the page text")
-    headline = next((ln for ln in lines if 3 <= len(ln.split()) <= 25), None)
-    return Extracted(body="\n\n".join(paragraphs), headline=headline, extractor="text")
+    title = lines[0].text
+    # the dateline sits in the header above the story or in its first lines
+    low = max(0, start - _HEADER_WINDOW)
+    found = find_dateline([ln.text for ln in lines[low : min(end, start + 10)]],
+                          not_after=page.fetched_at)
+    date_lines = {low + i for i in found.indices}
+    head_index = _find_headline(lines, start, title, Counter(line.key for line in lines))
+    headline = lines[head_index].text if head_index is not None else title
+    head_key = _norm(headline)
+    # A dateline, the headline again or an image notice at the top of the run: what comes
+    # before them is the standfirst, not the story.
+    description, start = _split_standfirst(lines, start, end, set(date_lines), head_key)
+    if description is None and head_index is not None:
+        description = next((lines[i].text for i in range(head_index + 1, start)
+                            if i not in date_lines and lines[i].prose and lines[i].weight >= 8),
+                           None)
+    first = head_index if head_index is not None else low
+    authors = _find_authors(lines, first, min(start + 3, end), date_lines)
+    body_lines = _drop_link_runs(lines[start:end])
+    body = "\n\n".join(line.text for line in body_lines if line.key != head_key)
+    if not body:
+        raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the page text")
+    published, modified = found.published, found.modified
+    return Extracted(
+        body=body,
+        headline=headline,
+        description=description,
+        authors=tuple(authors),
+        published_at=published.instant if published else None,
+        modified_at=modified.instant if modified else None,
+        site_name=_site_name(lines, page.url, title),
+        date_source="dateline" if published else None,
+        extractor="text",
+    )
