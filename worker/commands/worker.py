@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         redirect_stdouts=False,
         quiet=True,
     )
+    # Faust's start-up spinner writes terminal escapes (cursor hide/show) even when stdout is
+    # a pipe or a log file, where they corrupt the first JSON log line; our logs say enough.
+    worker.spinner = None
     executor.start()
     try:
         worker.execute_from_commandline()
