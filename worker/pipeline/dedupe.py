@@ -70,7 +70,8 @@ class StoryRecord:
     content_hash: str
     modified_at: datetime | None
     last_seen: datetime
-    origins: list[str] = field(default_factory=list)
+    # Input position ("topic:partition:offset", "file:line") -> the version it produced.
+    origins: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,7 +82,7 @@ class StoryRecord:
             "h": self.content_hash,
             "m": format_instant(self.modified_at),
             "s": format_instant(self.last_seen),
-            "o": list(self.origins),
+            "o": dict(self.origins),
         }
 
     @classmethod
@@ -94,7 +95,7 @@ class StoryRecord:
             content_hash=data["h"],
             modified_at=parse_instant(data["m"]) if data.get("m") else None,
             last_seen=parse_instant(data["s"]),
-            origins=list(data.get("o", [])),
+            origins={str(k): int(v) for k, v in (data.get("o") or {}).items()},
         )
 
 
@@ -169,15 +170,21 @@ def decide(
             content_hash=article.content_hash,
             modified_at=article.modified_at,
             last_seen=article.fetched_at,
-            origins=[origin] if origin else [],
+            origins={origin: 1} if origin else {},
         )
         published = replace(article, version=1)
         return Decision(Verdict.NEW, DedupeEntry([*entry.stories, record]), article=published)
 
-    if origin is not None and origin in story.origins:
-        # A crash replay of the message that produced a version: publish that version again.
+    produced = story.origins.get(origin) if origin is not None else None
+    if produced == story.version:
+        # A crash replay of the message that produced the latest version: publish it again,
+        # identical, so a send lost in the crash is not lost for good.
         replay = replace(article, id=story.article_id, version=story.version)
         return Decision(Verdict.REDELIVERY, entry, article=replay)
+    if produced is not None:
+        # A replay of an older version: republishing it would put stale content after the
+        # newer version on a compacted topic. The newer version supersedes it: a duplicate.
+        return Decision(Verdict.DUPLICATE, entry, duplicate=_duplicate_of(story, article))
 
     story.last_seen = max(story.last_seen, article.fetched_at)
     changed = article.content_hash != story.content_hash
@@ -189,11 +196,17 @@ def decide(
         story.content_hash = article.content_hash
         story.modified_at = article.modified_at
         if origin:
-            story.origins = [*story.origins, origin][-_MAX_ORIGINS:]
+            story.origins[origin] = story.version
+            while len(story.origins) > _MAX_ORIGINS:  # oldest first (dicts keep order)
+                del story.origins[next(iter(story.origins))]
         updated = replace(article, id=story.article_id, version=story.version)
         return Decision(Verdict.UPDATE, entry, article=updated)
 
-    duplicate = Duplicate(
+    return Decision(Verdict.DUPLICATE, entry, duplicate=_duplicate_of(story, article))
+
+
+def _duplicate_of(story: StoryRecord, article: Article) -> Duplicate:
+    return Duplicate(
         page_id=article.page_id,
         url=article.url,
         duplicate_of=story.article_id,
@@ -202,4 +215,3 @@ def decide(
         content_hash=article.content_hash,
         fetched_at=article.fetched_at,
     )
-    return Decision(Verdict.DUPLICATE, entry, duplicate=duplicate)
