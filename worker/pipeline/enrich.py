@@ -1,4 +1,10 @@
-"""Enrichment: language, entities, counts and hashes that make an article event useful downstream."""
+"""Enrichment: language, entities, keywords, counts and hashes for the article event.
+
+Language: py3langid on the first ~1000 characters, up to 4000 when unsure; the page's
+`<html lang>` (normalised to ISO 639-1) wins only on near-ties and very short texts.
+SimHash: 64 bits over word 3-grams, numpy-vectorised, stable across processes.
+Keywords: the page's own when it declares any, else its most mentioned entity names.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,14 @@ import hashlib
 import math
 import re
 
+import numpy as np
+import numpy.typing as npt
 import py3langid
 import trafilatura
 
 from worker.errors import PageRejected, RejectReason
 from worker.pipeline.dedupe import make_dedupe_key
+from worker.pipeline.entities import find_entities
 from worker.pipeline.options import PipelineOptions
 from worker.pipeline.types import Article, Entity, Extracted, RawPage
 from worker.pipeline.urls import canonicalize_url, make_article_id, source_domain
@@ -18,38 +27,112 @@ from worker.pipeline.urls import canonicalize_url, make_article_id, source_domai
 _WORD = re.compile(r"\w+", re.UNICODE)
 EXTRACTOR = {"name": "news-worker", "version": "0.1.0", "trafilatura": trafilatura.__version__}
 
+# Language: a first look at this many characters settles most pages; unsure pages get more.
+_LANG_FIRST, _LANG_MAX = 1000, 4000
+_LANG_SURE = 0.95  # probability of the best language that ends the first look
+_LANG_NEAR_TIE = 0.2  # the page's declared language wins when this close to the best
+_LANG_SHORT = 200  # below this many characters the declaration wins when plausible at all
+_LANG_ALIASES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
+_ISO_639_1 = re.compile(r"^[a-z]{2}$")
+# SimHash: splitmix64 finaliser constants and the multipliers that combine a 3-gram's words.
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_GRAM1, _GRAM2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+# Keywords derived when the page declares none: at most this many entity names.
+MAX_DERIVED_KEYWORDS = 5
+
+
+def normalize_language(tag: str | None) -> str | None:
+    """ISO 639-1 code of a language tag ("en-US", "EN", "pt_BR" -> "en", "en", "pt")."""
+    if not tag:
+        return None
+    code = tag.strip().replace("_", "-").split("-", 1)[0].lower()
+    code = _LANG_ALIASES.get(code, code)
+    return code if _ISO_639_1.match(code) else None
+
+
+def _language_scores(sample: str) -> dict[str, float]:
+    """Probability per language (py3langid's raw scores, softmax at its calibrated temperature)."""
+    ranked = py3langid.rank(sample)
+    scale = 1.0 / math.sqrt(len(sample.encode("utf-8")) or 1)
+    top = ranked[0][1] * scale
+    weights = {str(lang): math.exp(score * scale - top) for lang, score in ranked}
+    total = sum(weights.values())
+    return {lang: weight / total for lang, weight in weights.items()}
+
+
+def _sample(text: str, limit: int) -> str:
+    """The first `limit` characters, cut back to a word boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", limit // 2, limit)
+    return text[: cut if cut > 0 else limit]
+
 
 def detect_language(text: str, hint: str | None = None) -> str | None:
-    """ISO 639-1 code of the text; the page's own declaration only breaks near-ties."""
-    sample = text[:4000]
-    if not _WORD.search(sample):
-        return hint
-    lang, _score = py3langid.classify(sample)
-    return str(lang)
+    """ISO 639-1 code of the text; the page's declaration only breaks near-ties or short texts."""
+    declared = normalize_language(hint)
+    if not _WORD.search(text[:_LANG_MAX]):
+        return declared
+    sample = _sample(text, _LANG_FIRST)
+    scores = _language_scores(sample)
+    best = max(scores, key=scores.__getitem__)
+    if scores[best] < _LANG_SURE and len(text) > len(sample):
+        sample = _sample(text, _LANG_MAX)
+        scores = _language_scores(sample)
+        best = max(scores, key=scores.__getitem__)
+    if declared is not None and declared != best and declared in scores:
+        margin = scores[best] - scores[declared]
+        short = len(sample.strip()) < _LANG_SHORT and scores[declared] > 0.01
+        if short or margin < _LANG_NEAR_TIE:
+            return declared
+    if _ISO_639_1.match(best):
+        return best
+    return declared
 
 
 def content_hash(body: str) -> str:
     """Hash of the body's words, insensitive to whitespace and case."""
-    words = " ".join(_WORD.findall(body.casefold()))
-    return hashlib.blake2b(words.encode("utf-8"), digest_size=16).hexdigest()
+    return _words_hash(_WORD.findall(body.casefold()))
+
+
+def _words_hash(words: list[str]) -> str:
+    return hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finaliser: spreads every input bit over the whole word (wraps mod 2**64)."""
+    x = (x ^ (x >> _S30)) * _MIX1
+    x = (x ^ (x >> _S27)) * _MIX2
+    return x ^ (x >> _S31)
 
 
 def simhash64(body: str) -> str:
     """64-bit SimHash over word 3-grams, as 16 hex digits (near-duplicate detection)."""
-    words = _WORD.findall(body.casefold())
-    grams = [" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))]
-    weights = [0] * 64
-    for gram in grams:
-        h = int.from_bytes(hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest(), "big")
-        for bit in range(64):
-            weights[bit] += 1 if (h >> bit) & 1 else -1
-    value = sum(1 << bit for bit in range(64) if weights[bit] > 0)
+    return _simhash_words(_WORD.findall(body.casefold()))
+
+
+def _simhash_words(words: list[str]) -> str:
+    # Each distinct word is hashed once (blake2b: stable across processes, unlike hash());
+    # a 3-gram's hash mixes its three word hashes, then every 3-gram votes on each bit.
+    index: dict[str, int] = {}
+    ids = [index.setdefault(word, len(index)) for word in words] or [index.setdefault("", 0)]
+    digests = b"".join(hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest() for w in index)
+    hashes = np.frombuffer(digests, dtype="<u8")[np.asarray(ids, dtype=np.intp)]
+    if len(hashes) >= 3:
+        grams = _mix64(hashes[:-2] * _GRAM1 + hashes[1:-1] * _GRAM2 + hashes[2:])
+    else:  # fewer than three words: one shingle of all of them
+        grams = _mix64(np.bitwise_xor.reduce(hashes * _GRAM1, keepdims=True))
+    bits = np.unpackbits(grams.astype("<u8").view(np.uint8).reshape(-1, 8), axis=1,
+                         bitorder="little")
+    majority = bits.sum(axis=0, dtype=np.int64) * 2 > len(grams)
+    value = int(np.packbits(majority, bitorder="little").view("<u8")[0])
     return f"{value:016x}"
 
 
-def find_entities(text: str) -> tuple[Entity, ...]:
-    """People, organisations and places mentioned in the text (placeholder: none)."""
-    return ()
+def derive_keywords(entities: tuple[Entity, ...]) -> tuple[str, ...]:
+    """Keywords for a page that declares none: its most mentioned entity names."""
+    return tuple(e.name for e in entities[:MAX_DERIVED_KEYWORDS])
 
 
 def enrich_article(extracted: Extracted, page: RawPage, options: PipelineOptions) -> Article:
@@ -62,6 +145,8 @@ def enrich_article(extracted: Extracted, page: RawPage, options: PipelineOptions
             RejectReason.NO_ARTICLE, f"body has {words} words, fewer than {options.min_body_words}"
         )
     canonical = canonicalize_url(extracted.canonical_url or page.url)
+    words_folded = _WORD.findall(extracted.body.casefold())
+    entities = find_entities(extracted.body)
     return Article(
         id=make_article_id(canonical),
         version=1,
@@ -80,12 +165,12 @@ def enrich_article(extracted: Extracted, page: RawPage, options: PipelineOptions
         language=detect_language(extracted.body, extracted.language_hint),
         image_url=extracted.image_url,
         tags=extracted.tags,
-        keywords=extracted.keywords,
-        entities=find_entities(extracted.body),
+        keywords=extracted.keywords or derive_keywords(entities),
+        entities=entities,
         word_count=words,
         reading_time_seconds=math.ceil(words * 60 / options.words_per_minute),
-        content_hash=content_hash(extracted.body),
-        simhash=simhash64(extracted.body),
+        content_hash=_words_hash(words_folded),
+        simhash=_simhash_words(words_folded),
         dedupe_key=make_dedupe_key(extracted.headline),
         date_source=extracted.date_source,
         extractor={**EXTRACTOR, "mode": extracted.extractor},

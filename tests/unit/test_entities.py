@@ -1,0 +1,102 @@
+"""Rule-based entities: the seed story, made-up texts, and what must never be an entity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from worker.pipeline.entities import find_entities
+from worker.pipeline.types import Entity
+
+SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "000_2d4e089eaedf70ad.txt"
+
+
+def _by_name(text: str) -> dict[str, Entity]:
+    return {e.name: e for e in find_entities(text)}
+
+
+def _seed_story() -> str:
+    if not SEED.is_file():
+        pytest.skip(f"seed page not present at {SEED}")
+    text = SEED.read_text(encoding="utf-8")
+    return text.split("TRENDING", 1)[0]  # the story, without the site's trending list
+
+
+def test_seed_story_people_and_places() -> None:
+    found = _by_name(_seed_story())
+    assert found["Lee Jae Myung"].type == "person"
+    assert found["Donald Trump"].type == "person"
+    assert found["South Korea"].type == "place"
+    assert found["North Korea"].type == "place"
+    assert found["United States"].type == "place"
+    # "Trump's demand", "Trump has expressed" count for the full name
+    assert found["Donald Trump"].count >= 3
+    assert "Trump" not in found
+
+
+def test_seed_story_has_no_junk() -> None:
+    names = set(_by_name(_seed_story()))
+    assert not names & {"The", "However", "Amid", "Talks", "South", "Korean", "President",
+                        "Korean War", "A", "As", "With"}
+
+
+WIRE = (
+    "SEOUL (Reuters) - President Emmanuel Macron met Prime Minister Keir Starmer in London on "
+    "Tuesday, officials said. Macron told reporters that France and Britain would cooperate.\n\n"
+    "The Bank of England left rates unchanged in March. Acme Widgets Inc said profits rose. "
+    "Mr. Starmer later flew to Washington, where he met U.S. officials at the White House.\n\n"
+    "However, Starmer's office declined to comment. On Monday, the Ministry of Defence said "
+    "the UN would send observers. Jane Holloway said the plan was sound, and Holloway added "
+    "that talks with the EU and NATO would continue in January."
+)
+
+
+def test_titles_gazetteer_and_org_cues() -> None:
+    found = _by_name(WIRE)
+    assert found["Emmanuel Macron"].type == "person"
+    assert found["Emmanuel Macron"].count == 2
+    assert found["Keir Starmer"].type == "person"
+    assert found["Keir Starmer"].count == 3  # "Mr. Starmer", "Starmer's office"
+    assert found["Jane Holloway"].count == 2
+    assert found["United Kingdom"].type == "place"  # "Britain" normalised
+    assert found["United States"].type == "place"  # "U.S." normalised
+    assert found["Seoul"].type == "place"  # all-caps dateline
+    for org in ("Reuters", "Bank of England", "Acme Widgets Inc", "White House",
+                "Ministry of Defence", "United Nations", "European Union", "NATO"):
+        assert found[org].type == "organization", org
+
+
+def test_no_function_words_months_or_weekdays() -> None:
+    names = set(_by_name(WIRE))
+    junk = {"The", "However", "On", "Monday", "Tuesday", "March", "January", "Mr", "Prime",
+            "Minister", "President", "Macron", "Starmer", "Holloway"}
+    assert not names & junk
+
+
+def test_sorted_by_count_then_name() -> None:
+    entities = find_entities(WIRE)
+    keys = [(-e.count, e.name) for e in entities]
+    assert keys == sorted(keys)
+    assert all(e.count >= 1 for e in entities)
+
+
+def test_hyphenated_places_split_but_names_kept() -> None:
+    found = _by_name("Analysts said U.S.-China tensions were rising across the Indo-Pacific "
+                     "as Jean-Luc Picard said nothing.")
+    assert found["United States"].count == 1
+    assert found["China"].count == 1
+    assert found["Indo-Pacific"].type == "place"
+    assert found["Jean-Luc Picard"].type == "person"
+
+
+def test_empty_and_lowercase_text() -> None:
+    assert find_entities("") == ()
+    assert find_entities("nothing here is capitalised at all, not even a city.") == ()
+
+
+def test_sentence_start_common_words_are_dropped() -> None:
+    text = ("Officials met on Friday. The officials said little. Farmers gathered outside and "
+            "farmers waved flags. Germany sent a delegation.")
+    found = _by_name(text)
+    assert set(found) == {"Germany"}

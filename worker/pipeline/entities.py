@@ -1,0 +1,298 @@
+"""Rule-based named entities: people, organisations and places, counted per article.
+
+Pure and fast (regular expressions and word lists, no model): precision over recall.
+
+    capitalised runs ("South Korean President Lee Jae Myung", "U.S.-China")
+    -> pieces: split at function words, months, weekdays; hyphenated place pairs split
+    -> typed mentions: title cue ("President X", "Mr X") = person; gazetteer = place or
+       organisation (aliases normalised: "U.S." -> "United States"); organisation words
+       ("Ministry", "Inc", "Party"); place words ("Peninsula", "Province"); a known given
+       name or "X said" = person; anything else stays untyped
+    -> merge: a one-word mention that is the first or last word of a person's full name
+       counts for that person ("Trump" -> "Donald Trump"); untyped names are dropped.
+
+Limits: English cues only; a capitalised word at the start of a sentence counts only when
+the gazetteer or a cue vouches for it, or the word never appears in lower case in the text;
+names that no cue types (most organisations outside the list, events) are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+from worker.pipeline.gazetteer import (
+    DEMONYMS,
+    GIVEN_NAMES,
+    NOT_NAMES,
+    ORG_WORDS,
+    ORGANIZATIONS,
+    PLACE_WORDS,
+    PLACES,
+    TITLES,
+)
+from worker.pipeline.types import Entity
+
+PERSON, ORGANIZATION, PLACE = "person", "organization", "place"
+MAX_ENTITIES = 30
+
+_UPPER = "".join(chr(c) for c in range(0x41, 0x530) if chr(c).isupper())
+_TOKEN = rf"(?:(?:[A-Z]\.){{2,}}|[{_UPPER}][\w'’\-]*)"
+_CONNECTOR = r"(?:of|for|of\ the|de|del|da|di|van|von|der|den|bin|al|ibn|le|la|du|dos)"
+_RUN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTOR}[ \t]+)?{_TOKEN})*")
+# "Mr. Smith" -> "Mr Smith", so the abbreviation's full stop does not end the run.
+_ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "Gen", "Sen", "Rep", "Gov", "Lt", "Col", "Capt", "Sgt",
+                  "Prof", "Rev", "St")
+_ABBREV_DOT = re.compile(rf"\b({'|'.join(_ABBREVIATIONS)})\.(?=[ \t])")
+_SAID_AFTER = re.compile(
+    r"[ \t]*,?[ \t]*(?:said|says|told|added|wrote|stated|explained|noted|argued|tweeted)\b"
+)
+_SAID_BEFORE = re.compile(r"\b(?:said|says|told|according to)[ \t]+$")
+_CONNECTORS = frozenset({"of", "for", "the", "de", "del", "da", "di", "van", "von", "der", "den",
+                         "bin", "al", "ibn", "le", "la", "du", "dos"})
+_NAME_BREAKS = frozenset({"of", "for", "the"})
+_SENTENCE_END = ".!?:;\n\"“”'‘(["
+
+Mention = tuple[str, str | None]  # (name, type or None when no cue said what it is)
+
+
+def _known(name: str) -> Mention | None:
+    if name in PLACES:
+        return PLACES[name], PLACE
+    if name in ORGANIZATIONS:
+        return ORGANIZATIONS[name], ORGANIZATION
+    return None
+
+
+def _clean_token(token: str) -> str:
+    """Strip possessives ("Trump's", "Reuters'") and stray hyphens/quotes at the end."""
+    for suffix in ("'s", "’s"):
+        if token.endswith(suffix):
+            token = token[: -len(suffix)]
+    return token.rstrip("'’-")
+
+
+def _normal_token(token: str) -> str | None:
+    """The token as a name word, or None when it cannot be part of a name."""
+    token = _clean_token(token)
+    if len(token) < 2 or token in NOT_NAMES:
+        return None
+    letters = token.replace(".", "").replace("-", "")
+    if letters.isupper() and letters.isalpha():  # acronyms and shouted headings
+        if token in PLACES or token in ORGANIZATIONS or "." in token:
+            return token
+        titled = token.title()
+        return titled if titled in PLACES else None
+    return token
+
+
+def _split_hyphens(tokens: list[str]) -> Iterator[list[str]]:
+    """Split "U.S.-China" into its places; keep "Indo-Pacific" and "Jean-Luc" whole."""
+    current: list[str] = []
+    for token in tokens:
+        parts = token.split("-")
+        if len(parts) > 1 and _known(token) is None and any(_known(p) for p in parts):
+            *heads, last = parts
+            if current:
+                yield current
+            yield from ([h] for h in heads if h)
+            current = [last] if last else []
+        else:
+            current.append(token)
+    if current:
+        yield current
+
+
+def _strip_connectors(tokens: list[str]) -> list[str]:
+    start, end = 0, len(tokens)
+    while start < end and tokens[start] in _CONNECTORS:
+        start += 1
+    while end > start and tokens[end - 1] in _CONNECTORS:
+        end -= 1
+    return tokens[start:end]
+
+
+def _person_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
+    """A name after a title: the person, then whatever follows "of"/"for" in the run."""
+    for k, token in enumerate(tokens):
+        if token in _NAME_BREAKS:
+            if k:
+                yield " ".join(tokens[:k]), PERSON
+            yield from _typed_mentions(tokens[k + 1 :], said)
+            return
+    if tokens:
+        yield " ".join(tokens), PERSON
+
+
+def _typed_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
+    """Mentions in one capitalised piece (no function words inside, sentence start handled)."""
+    tokens = _strip_connectors(tokens)
+    if not tokens:
+        return
+    for k, token in enumerate(tokens[:-1]):
+        if token.rstrip(".") in TITLES and tokens[k + 1].rstrip(".") not in TITLES:
+            names = [t for t in tokens[k + 1 :] if t.rstrip(".") not in TITLES]
+            if k:
+                yield from _typed_mentions(tokens[:k], False)
+            yield from _person_mentions(_strip_connectors(names), said)
+            return
+    if tokens[-1].rstrip(".") in TITLES:  # "the President", "Foreign Minister": no name
+        yield from _typed_mentions(tokens[:-1], False)
+        return
+    whole = " ".join(tokens)
+    known = _known(whole)
+    if known is not None:
+        yield known
+        return
+    if len(tokens) >= 2 and any(t in ORG_WORDS for t in tokens):
+        yield whole, ORGANIZATION
+        return
+    if len(tokens) >= 2 and tokens[-1] in PLACE_WORDS and tokens[0] not in DEMONYMS:
+        yield whole, PLACE
+        return
+    yield from _gazetteer_scan(tokens, said)
+
+
+def _gazetteer_scan(tokens: list[str], said: bool) -> Iterator[Mention]:
+    """Longest gazetteer matches left to right; the words between are judged on their own."""
+    rest: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for j in range(min(len(tokens), i + 5), i, -1):
+            known = _known(" ".join(tokens[i:j]))
+            if known is not None:
+                yield from _untyped_mentions(rest, False)
+                rest = []
+                yield known
+                i = j
+                break
+        else:
+            rest.append(tokens[i])
+            i += 1
+    yield from _untyped_mentions(rest, said)
+
+
+def _untyped_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
+    """A name no list knows: a person when it starts with a given name or says something."""
+    tokens = _strip_connectors([t for t in tokens if t not in DEMONYMS])
+    if not tokens:
+        return
+    name = " ".join(tokens)
+    if 2 <= len(tokens) <= 4 and (tokens[0] in GIVEN_NAMES or said):
+        yield name, PERSON
+    else:
+        yield name, None
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    before = text[max(0, start - 4) : start]
+    head = before.rstrip(" \t")
+    if not head:
+        return start < 4 or not text[: start].strip()
+    return head[-1] in _SENTENCE_END or before.endswith("\n")
+
+
+def _is_common_word(word: str, text: str) -> bool:
+    """True when the word also appears in lower case (so capitalised, it opens a sentence)."""
+    lower = word.lower()
+    if lower == word:
+        return False
+    at = text.find(lower)
+    while at >= 0:
+        end = at + len(lower)
+        starts = at == 0 or not text[at - 1].isalnum()
+        if starts and (end == len(text) or not text[end].isalnum()):
+            return True
+        at = text.find(lower, end)
+    return False
+
+
+def _mentions(text: str) -> Iterator[Mention]:
+    if any(f"{abbrev}. " in text for abbrev in _ABBREVIATIONS):
+        text = _ABBREV_DOT.sub(r"\1", text)
+    for match in _RUN.finditer(text):
+        run = match.group()
+        if run in NOT_NAMES:  # most runs: "The", "He", "In", "However"
+            continue
+        if " " not in run and "\t" not in run and "-" not in run:  # one word: the fast path
+            token = _normal_token(run)
+            if token is None or token in DEMONYMS or token.rstrip(".") in TITLES:
+                continue
+            known = _known(token)
+            if known is not None:
+                yield known
+            elif token not in GIVEN_NAMES and not (
+                _starts_sentence(text, match.start()) and _is_common_word(token, text)
+            ):
+                yield token, None
+            continue
+        pieces: list[list[str]] = [[]]
+        for raw in run.split():
+            token = raw if raw in _CONNECTORS else _normal_token(raw)
+            if token is None:
+                pieces.append([])
+                continue
+            pieces[-1].append(token)
+            if raw.endswith(("'s", "’s")):  # "Justice Katju's Remarks": the name ends here
+                pieces.append([])
+        pieces = [p for p in pieces if p]
+        if not pieces:
+            continue
+        first = pieces[0][0]
+        if (run.startswith(first) and _known(first) is None and first.rstrip(".") not in TITLES
+                and first not in GIVEN_NAMES and _starts_sentence(text, match.start())
+                and _is_common_word(first, text)):
+            pieces[0] = pieces[0][1:]
+        said = len(pieces[-1]) > 1 and (
+            _SAID_AFTER.match(text, match.end()) is not None
+            or _SAID_BEFORE.search(text, max(0, match.start() - 16), match.start()) is not None
+        )
+        for n, piece in enumerate(pieces):
+            last = n == len(pieces) - 1
+            for part in _split_hyphens(piece):
+                yield from _typed_mentions(part, said and last)
+
+
+def find_entities(text: str) -> tuple[Entity, ...]:
+    """People, organisations and places named in the text, most mentioned first."""
+    votes: dict[str, Counter[str]] = {}
+    untyped: Counter[str] = Counter()
+    for name, kind in _mentions(text):
+        if kind is None:
+            untyped[name] += 1
+        else:
+            votes.setdefault(name, Counter())[kind] += 1
+    counts = {name: sum(v.values()) + untyped.pop(name, 0) for name, v in votes.items()}
+    kinds = {name: v.most_common(1)[0][0] for name, v in votes.items()}
+    _merge_short_names(counts, kinds, untyped)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(Entity(name, kinds[name], count) for name, count in ranked[:MAX_ENTITIES])
+
+
+def _merge_short_names(counts: dict[str, int], kinds: dict[str, str],
+                       untyped: Counter[str]) -> None:
+    """Count "Trump" and "Mr Trump" for "Donald Trump" when exactly one full name fits."""
+    full = [n for n, k in kinds.items() if k == PERSON and " " in n]
+    # A full name no cue typed becomes a person when a titled short form points at it.
+    full += [n for n in untyped if " " in n and 2 <= n.count(" ") + 1 <= 4]
+    owners: dict[str, set[str]] = {}
+    for name in full:
+        words = name.split()
+        for word in {words[0], words[-1]}:
+            owners.setdefault(word, set()).add(name)
+    shorts = [(n, counts[n]) for n, k in kinds.items() if k == PERSON and " " not in n]
+    shorts += [(n, c) for n, c in untyped.items() if " " not in n]
+    for short, count in shorts:
+        candidates = owners.get(short, set())
+        if len(candidates) != 1:
+            continue
+        (owner,) = candidates
+        if owner not in kinds:
+            if short not in kinds:  # an untyped word can't vouch for an untyped name
+                continue
+            kinds[owner] = PERSON
+            counts[owner] = untyped[owner]
+        counts[owner] += count
+        counts.pop(short, None)
+        kinds.pop(short, None)
