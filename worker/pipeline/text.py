@@ -32,8 +32,11 @@ _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*$|[:;]$")
 _SENTENCE_STOPS = re.compile(r"[.!?。！？](?:\s|$)")
 # Lines that are about the page, not the story, whatever their length.
 _BOILERPLATE = re.compile(
-    r"(?:\bcookies?\b.{0,80}\b(?:use|accept|agree|consent|settings|policy|experience)|"
-    r"\b(?:use|accept|agree)\b.{0,40}\bcookies?\b|"
+    r"(?:\bcookies?\b.{0,100}(?:\buse|accept|agree|consent|settings|polic|experience|website|"
+    r"browser|navega|nutz|zustimm|utilis|utiliz|datenschutz|privacy)|"
+    r"(?:\buse|accept|agree|verwend|utilis|utiliz|usamos)\w*\b.{0,40}\bcookies?\b|"
+    r"^(?:representative|representational|file|illustrative) (?:image|photo|picture)|"
+    r"^.{0,60}\b(?:image|photo|picture) (?:credit|courtesy|source)\b|"
     r"\bimage is ai[- ]generated|\bdoes not depict any real|for illustrative purposes only|"
     r"all rights reserved|^©|^\(c\)\s|^copyright\b|\bprivacy policy\b|\bterms (?:of|and) (?:use|"
     r"service|conditions)\b|^(?:e-?mail|phone|tel|fax)\s*[:.]|"
@@ -95,6 +98,7 @@ PROSE_MIN = 12
 COMMENT_COST = 1000.0
 REPEAT_COST = 2.0
 REPEAT_SHARE = 0.6
+COMMENTS_AFTER = 50.0
 
 
 def _score(line: _Line) -> float:
@@ -146,7 +150,8 @@ def _drop_link_runs(lines: list[_Line]) -> list[_Line]:
 
 
 def _title_like(line: _Line) -> bool:
-    return 3 <= line.weight <= 30 and not line.furniture and not line.text.endswith((".", ":"))
+    return (3 <= line.weight <= 30 and not line.furniture and not line.text.endswith((".", ":"))
+            and _BYLINE.match(line.text) is None and parse_date(line.text) is None)
 
 
 def _find_headline(
@@ -158,7 +163,7 @@ def _find_headline(
     best: tuple[float, int] | None = None
     for distance, index in enumerate(window):
         line = lines[index]
-        if not _title_like(line) or parse_date(line.text) is not None and line.weight <= 12:
+        if not _title_like(line):
             continue
         norm = line.key
         score = -0.1 * distance
@@ -179,8 +184,9 @@ def _authors_from(text: str) -> list[str]:
     parts = [p.strip() for p in re.split(r"\s+[|•·]\s+", text)]
     if len(parts) < 2:
         return []
-    return [p for p in parts if _NAME_PART.match(p) and parse_date(p) is None
-            and not re.search(r"(?i)updated|published|posted|created|min read", p)]
+    names = [p for p in parts if _NAME_PART.match(p) and parse_date(p) is None
+             and not re.search(r"(?i)updated|published|posted|created|min read", p)]
+    return names[:1]  # "PTI | New Delhi | Updated: ...": the author comes first, then a place
 
 
 def _site_name(lines: list[_Line], url: str, title: str | None) -> str | None:
@@ -210,6 +216,17 @@ def _score_lines(lines: list[_Line]) -> list[float]:
     penalise = sum(1 for line in long if counts[line.key] > 1) <= REPEAT_SHARE * len(long)
     return [-(REPEAT_COST + line.weight) if penalise and line.weight >= 6 and counts[line.key] > 1
             else _score(line) for line in lines]
+
+
+def _comments_start(lines: list[_Line]) -> int:
+    """Where the readers' comments begin (after some prose), or the number of lines."""
+    prose = 0.0
+    for index, line in enumerate(lines):
+        if prose >= COMMENTS_AFTER and _COMMENTS.match(line.text):
+            return index
+        if line.prose and not line.furniture:
+            prose += line.weight
+    return len(lines)
 
 
 def _split_standfirst(
@@ -243,7 +260,7 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
     """Body and metadata of a plain-text page; PageRejected(no_article) when there is none."""
     raw = [_SPACES.sub(" ", ln).strip() for ln in page.content.splitlines()]
     lines = [_make_line(ln) for ln in raw if ln and _WORD.search(ln)]
-    start, end = _densest_run(_score_lines(lines))
+    start, end = _densest_run(_score_lines(lines)[: _comments_start(lines)])
     if end <= start:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the page text")
     title = lines[0].text
@@ -268,7 +285,8 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
     body = "\n\n".join(line.text for line in body_lines if line.key != head_key)
     if not body:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the page text")
-    published, modified = found.published, found.modified
+    # a page that shows only "Updated: ..." was published by then; that is the best we know
+    published, modified = found.published or found.modified, found.modified
     return Extracted(
         body=body,
         headline=headline,
