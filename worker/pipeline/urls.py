@@ -1,57 +1,117 @@
-"""URL canonicalisation: one story URL per article, whatever tracking or host variant we got."""
+"""URL canonicalisation: one story URL per article, whatever tracking or host variant we got.
+
+    canonicalize_url: lower-case scheme and host, no default port, no fragment, no tracking
+        parameters (utm_*, fbclid, gclid, mc_cid, ref, ...), remaining parameters sorted as
+        they were encoded, mobile/AMP mirrors folded into the main site ("m.", "amp." hosts,
+        "/amp" path segments, "?outputType=amp", "?amp=1", "story.amp.html").
+    make_article_id: the canonical URL without scheme and "www.", hashed; so http/https and
+        www/bare-host variants of one story share an id.
+
+Everything here is pure and never raises on a malformed URL: it keeps what it cannot parse.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 # Query parameters that only track the visitor; dropping them never changes the page.
-_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hmb_", "ga_", "_hs", "vero_", "oly_")
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hmb_", "ga_", "_hs", "vero_", "oly_", "ns_", "at_",
+                      "fb_", "soc_", "trk", "wt.", "wt_", "itm_", "sr_", "gclsrc")
 _TRACKING_NAMES = frozenset({
-    "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mkt_tok", "ref", "ref_src",
-    "referrer", "cmpid", "cmp", "ito", "ncid", "ocid", "sr_share", "smid", "smtyp", "share",
-    "__twitter_impression", "src", "source", "via", "rss", "partner", "outputtype", "amp",
-    "s_cid", "wt.mc_id", "cid", "taid", "guccounter", "guce_referrer", "guce_referrer_sig",
+    "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "twclid", "ttclid", "li_fat_id",
+    "mkt_tok", "ref", "ref_src", "ref_url", "referrer", "referer", "cmpid", "cmp", "intcmp", "ito",
+    "ncid", "ocid", "smid", "smtyp", "share", "__twitter_impression", "src", "source", "via",
+    "rss", "partner", "s_cid", "s_kwcid", "spm", "taid", "guccounter", "guce_referrer",
+    "guce_referrer_sig", "_ga", "_gl", "_ke", "cb", "feature", "xtor", "cmp_id", "dicbo",
 })
-# Host prefixes of mobile / AMP mirrors of the same site.
-_MIRROR_HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.", "amp-")
+# An AMP/mobile switch in the query: name -> values that only mean "the AMP page".
+_AMP_PARAMS = {"outputtype": ("amp",), "amp": ("", "1", "true", "yes"), "output": ("amp",),
+               "view": ("amp", "mobile")}
+# Host prefixes of mobile / AMP mirrors of the same site, dropped from the canonical host.
+_MIRROR_HOST_PREFIXES = ("m.", "mobile.", "amp.", "amp-")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _is_tracking(name: str) -> bool:
+def _is_tracking(name: str, value: str) -> bool:
     lowered = name.lower()
-    return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
+    if lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES):
+        return True
+    return value.lower() in _AMP_PARAMS.get(lowered, ())
+
+
+def _strip_mirror(host: str) -> str:
+    for prefix in _MIRROR_HOST_PREFIXES:
+        if host.startswith(prefix) and host.count(".") >= 2:
+            return host[len(prefix):]
+    return host
+
+
+def _host(url: str) -> str:
+    try:
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return ""
+    return host.lower().rstrip(".")
 
 
 def source_domain(url: str) -> str:
     """The site's host without www./m./amp. prefixes, lower-case."""
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    for prefix in _MIRROR_HOST_PREFIXES:
-        if host.startswith(prefix) and host.count(".") >= 2:
-            host = host[len(prefix):]
+    host = _strip_mirror(_host(url))
+    return host[4:] if host.startswith("www.") and host.count(".") >= 2 else host
+
+
+def _clean_path(path: str) -> str:
+    """Drop AMP markers from the path: "/amp" segments and ".amp" before the extension."""
+    segments = path.split("/")
+    kept = [s for s in segments if s.lower() != "amp"]
+    if len(kept) != len(segments) and any(kept):
+        if path.rstrip("/").lower().endswith("/amp"):  # "/story/amp/" -> "/story"
+            while kept and kept[-1] == "":
+                kept.pop()
+        segments = kept
+    last = segments[-1] if segments else ""
+    for marker in (".amp.html", ".amp.htm", ".amp"):
+        if last.lower().endswith(marker) and len(last) > len(marker):
+            segments[-1] = last[: -len(marker)] + marker[4:]
             break
-    return host
+    cleaned = "/".join(segments)
+    return cleaned if cleaned.startswith("/") else "/" + cleaned
+
+
+def _clean_query(query: str) -> str:
+    """Tracking parameters out, the rest sorted and kept exactly as they were encoded."""
+    kept = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if not _is_tracking(unquote_plus(name), unquote_plus(value)):
+            kept.append(pair)
+    return "&".join(sorted(kept))
 
 
 def canonicalize_url(url: str) -> str:
     """Drop tracking parameters, fragments, default ports, AMP paths and mirror hosts."""
-    parts = urlsplit(url.strip())
-    scheme = "https" if parts.scheme.lower() in ("http", "https") else parts.scheme.lower()
-    host = source_domain(url)
-    port = parts.port
-    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
-    path = parts.path or "/"
-    for suffix in ("/amp/", "/amp", ".amp"):
-        if path.endswith(suffix) and len(path) > len(suffix):
-            path = path[: -len(suffix)] or "/"
-            break
-    if path.startswith("/amp/"):
-        path = path[4:]
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
-    query.sort()
-    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # "http://[::1", "http://host:99999": keep it, minus the fragment
+        return url.split("#", 1)[0]
+    scheme = parts.scheme.lower()
+    host = _strip_mirror((parts.hostname or "").lower().rstrip("."))
+    if not host:  # a relative or opaque URL: nothing to normalise safely
+        return urlunsplit((scheme, parts.netloc, parts.path, _clean_query(parts.query), ""))
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, _clean_path(parts.path), _clean_query(parts.query), ""))
 
 
 def make_article_id(canonical_url: str) -> str:
-    """Stable article id from the canonical URL (scheme-insensitive)."""
+    """Stable article id from the canonical URL (scheme- and www-insensitive)."""
     key = canonical_url.split("://", 1)[-1]
+    if key.startswith("www."):
+        key = key[4:]
     return hashlib.blake2b(key.encode("utf-8"), digest_size=12).hexdigest()
