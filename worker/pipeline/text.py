@@ -60,12 +60,24 @@ _COPYRIGHT_NAME = re.compile(
 
 # Where the comments begin: the story never continues past these.
 _COMMENTS = re.compile(
-    r"^(?:\d+\s+(?:responses?|comments?|replies|reactions)\b|comments?\s*(?:\(\d+\))?$|"
+    r"^[\[(]?\s*(?:\d+\s+(?:responses?|comments?|replies|reactions)\b|"
+    r"(?:top |all |reader |user |most )?(?:rated |recent )?comments?\s*(?:\(\d+\))?\s*[\])]?$|"
     r"leave a (?:reply|comment)|post a comment|add a comment|join the (?:conversation|discussion)|"
     r"show comments|view comments|(?:\S+\s){0,3}\S+ (?:says|wrote|said):$|reply$|"
     r"comentários|comentarios|kommentare|commentaires|commenti|komentar|комментари)",
     re.IGNORECASE,
 )
+# Headers of the lists that follow a story ("More from ...", "Related stories"): short lines.
+_SECTION = re.compile(
+    r"^(?:more\b|related\b|recommended\b|(?:you|we) (?:may|might) (?:also )?like|read (?:more|next|"
+    r"also)|also read|most (?:read|popular|viewed|shared)|trending|latest|top stories|popular|"
+    r"editor'?s picks|don'?t miss|what to read next|further reading|see also|in other news|"
+    r"das könnte sie|mehr zum thema|meistgelesen|leia também|veja também|mais lidas|"
+    r"leggi anche|lire aussi|à lire aussi|baca juga|te puede interesar|lo más leído|"
+    r"читайте также|по теме)",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _HEADER_WINDOW = 40  # lines above the story searched for the headline and its company
 
 
@@ -99,14 +111,21 @@ COMMENT_COST = 1000.0
 REPEAT_COST = 2.0
 REPEAT_SHARE = 0.6
 COMMENTS_AFTER = 50.0
+SECTION_COST = 30.0
+DATE_COST = 10.0
 
 
 def _score(line: _Line) -> float:
     """How much a line looks like story text (positive) or page furniture (negative)."""
+    if line.weight <= 6 and _SECTION.match(line.text):
+        return -SECTION_COST
+    if line.weight <= 10 and _YEAR.search(line.text) and parse_date(line.text) is not None:
+        return -DATE_COST  # a date line inside a run: teaser cards (title, author, date, lead)
     if line.furniture:
         return -max(4.0, line.weight)
     if _COMMENTS.match(line.text):
         return -COMMENT_COST
+
     if line.prose and line.weight >= PROSE_MIN:
         return line.weight
     if line.prose:
