@@ -88,6 +88,7 @@ class _Line:
     weight: float  # words (CJK characters count half a word each)
     prose: bool  # ends like a sentence
     furniture: bool
+    block: int = 0  # blank-line separated block of the rendering (a list is one block)
 
 
 def _weight(text: str) -> float:
@@ -96,12 +97,13 @@ def _weight(text: str) -> float:
     return max(float(words), cjk / 2.0) if cjk else float(words)
 
 
-def _make_line(text: str) -> _Line:
+def _make_line(text: str, block: int = 0) -> _Line:
     weight = _weight(text)
     prose = weight >= 6 and (_SENTENCE_END.search(text) is not None
                              or len(_SENTENCE_STOPS.findall(text)) >= 2)
     furniture = weight <= 60 and _BOILERPLATE.search(text) is not None
-    return _Line(text, " ".join(_WORD.findall(text.casefold())), weight, prose, furniture)
+    key = " ".join(_WORD.findall(text.casefold()))
+    return _Line(text, key, weight, prose, furniture, block)
 
 
 SHORT_COST = 2.0
@@ -112,6 +114,7 @@ REPEAT_COST = 2.0
 REPEAT_SHARE = 0.6
 COMMENTS_AFTER = 50.0
 SECTION_COST = 30.0
+LIST_ITEM_WORDS = 30
 DATE_COST = 10.0
 
 
@@ -230,11 +233,30 @@ def _site_name(lines: list[_Line], url: str, title: str | None) -> str | None:
 def _score_lines(lines: list[_Line]) -> list[float]:
     """Line scores; a line said twice (a teaser card, a headline repeat) counts as furniture
     unless the page repeats itself throughout (a meal plan, a table)."""
-    counts = Counter(line.key for line in lines)
+    where: dict[str, list[int]] = {}
+    for index, line in enumerate(lines):
+        where.setdefault(line.key, []).append(index)
     long = [line for line in lines if line.weight >= 6]
-    penalise = sum(1 for line in long if counts[line.key] > 1) <= REPEAT_SHARE * len(long)
-    return [-(REPEAT_COST + line.weight) if penalise and line.weight >= 6 and counts[line.key] > 1
-            else _score(line) for line in lines]
+    penalise = sum(1 for line in long if len(where[line.key]) > 1) <= REPEAT_SHARE * len(long)
+    scores = []
+    for index, line in enumerate(lines):
+        seen = where[line.key]
+        # a standfirst repeated as the first paragraph: the last of close copies is the story
+        close = len(seen) == 2 and seen[1] - seen[0] <= 8 and index == seen[1]
+        repeated = penalise and line.weight >= 6 and len(seen) > 1 and not close
+        scores.append(-(REPEAT_COST + line.weight) if repeated else _score(line))
+    return scores
+
+
+def _list_end(lines: list[_Line], end: int) -> int:
+    """The end of the story, past a list its last line announces ("Tour dates:")."""
+    if not 0 < end < len(lines) or not lines[end - 1].text.endswith(":"):
+        return end
+    block = lines[end].block
+    while (end < len(lines) and lines[end].block == block and not lines[end].furniture
+           and lines[end].weight <= LIST_ITEM_WORDS):
+        end += 1
+    return end
 
 
 def _comments_start(lines: list[_Line]) -> int:
@@ -277,9 +299,16 @@ def _find_authors(lines: list[_Line], first: int, stop: int, date_lines: set[int
 
 def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
     """Body and metadata of a plain-text page; PageRejected(no_article) when there is none."""
-    raw = [_SPACES.sub(" ", ln).strip() for ln in page.content.splitlines()]
-    lines = [_make_line(ln) for ln in raw if ln and _WORD.search(ln)]
+    lines: list[_Line] = []
+    block = 0
+    for raw in page.content.splitlines():
+        text = _SPACES.sub(" ", raw).strip()
+        if not text:
+            block += 1
+        elif _WORD.search(text):
+            lines.append(_make_line(text, block))
     start, end = _densest_run(_score_lines(lines)[: _comments_start(lines)])
+    end = _list_end(lines, end)
     if end <= start:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the page text")
     title = lines[0].text
