@@ -31,23 +31,36 @@ _SPACES = re.compile(r"[ \t\u00a0\u2009\u200b\ufeff]+")
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*$|[:;]$")
 _SENTENCE_STOPS = re.compile(r"[.!?。！？](?:\s|$)")
 # Lines that are about the page, not the story, whatever their length.
-_BOILERPLATE = re.compile(
-    r"(?:\bcookies?\b.{0,100}(?:\buse|accept|agree|consent|settings|polic|experience|website|"
-    r"browser|navega|nutz|zustimm|utilis|utiliz|datenschutz|privacy)|"
-    r"(?:\buse|accept|agree|verwend|utilis|utiliz|usamos)\w*\b.{0,40}\bcookies?\b|"
+_BOILERPLATE_START = re.compile(
     r"^(?:representative|representational|file|illustrative) (?:image|photo|picture)|"
-    r"^.{0,60}\b(?:image|photo|picture) (?:credit|courtesy|source)\b|"
-    r"\bimage is ai[- ]generated|\bdoes not depict any real|for illustrative purposes only|"
-    r"all rights reserved|^©|^\(c\)\s|^copyright\b|\bprivacy policy\b|\bterms (?:of|and) (?:use|"
-    r"service|conditions)\b|^(?:e-?mail|phone|tel|fax)\s*[:.]|"
-    r"\bsubscribe to (?:our|the)\b.{0,30}newsletter|^(?:sign up|log ?in|register)\b|"
+    r"^©|^\(c\)\s|^copyright\b|^(?:e-?mail|phone|tel|fax)\s*[:.]|^(?:sign up|log ?in|register)\b|"
     r"^(?:trending|most (?:read|popular|viewed|shared)|related(?: articles| stories| news)?|"
     r"latest (?:news|stories)|top stories|recommended|(?:you may|you might) also like|"
     r"read (?:more|also|next)|also read|see also|more from|more stories|advertisement|"
     r"connect (?:with )?us|follow us|share (?:this|on)|give feedback|skip to|"
-    r"(?:left |main )?menu|search|home)\b)",
+    r"(?:left |main )?menu|search|home)\b",
     re.IGNORECASE,
 )
+# Anywhere in the line; only tried when one of _HINTS is in it (the regex is slow).
+_BOILERPLATE_ANY = re.compile(
+    r"\bcookies?\b.{0,100}(?:\buse|accept|agree|consent|settings|polic|experience|website|"
+    r"browser|navega|nutz|zustimm|utilis|utiliz|datenschutz|privacy)|"
+    r"(?:\buse|accept|agree|verwend|utilis|utiliz|usamos)\w*\b.{0,40}\bcookies?\b|"
+    r"^.{0,60}\b(?:image|photo|picture) (?:credit|courtesy|source)\b|"
+    r"\bimage is ai[- ]generated|\bdoes not depict any real|for illustrative purposes only|"
+    r"all rights reserved|\bprivacy policy\b|\bterms (?:of|and) (?:use|service|conditions)\b|"
+    r"\bsubscribe to (?:our|the)\b.{0,30}newsletter",
+    re.IGNORECASE,
+)
+_HINTS = ("cookie", "image", "photo", "picture", "depict", "illustrative", "rights reserved",
+          "privacy", "terms", "newsletter")
+
+
+def _is_boilerplate(text: str) -> bool:
+    if _BOILERPLATE_START.match(text):
+        return True
+    low = text.casefold()
+    return any(hint in low for hint in _HINTS) and _BOILERPLATE_ANY.search(text) is not None
 _BYLINE = re.compile(
     r"^(?:by|por|von|par|di|oleh|от|written by|words by|reporting by)\s*:?\s+(?P<name>\S.*)$",
     re.IGNORECASE,
@@ -91,19 +104,15 @@ class _Line:
     block: int = 0  # blank-line separated block of the rendering (a list is one block)
 
 
-def _weight(text: str) -> float:
-    words = len(_WORD.findall(text))
-    cjk = len(_CJK.findall(text))
-    return max(float(words), cjk / 2.0) if cjk else float(words)
-
-
 def _make_line(text: str, block: int = 0) -> _Line:
-    weight = _weight(text)
+    words = _WORD.findall(text.casefold())
+    weight = float(len(words))
+    if not text.isascii():  # CJK characters count half a word each
+        weight = max(weight, len(_CJK.findall(text)) / 2.0)
     prose = weight >= 6 and (_SENTENCE_END.search(text) is not None
                              or len(_SENTENCE_STOPS.findall(text)) >= 2)
-    furniture = weight <= 60 and _BOILERPLATE.search(text) is not None
-    key = " ".join(_WORD.findall(text.casefold()))
-    return _Line(text, key, weight, prose, furniture, block)
+    furniture = weight <= 60 and _is_boilerplate(text)
+    return _Line(text, " ".join(words), weight, prose, furniture, block)
 
 
 SHORT_COST = 2.0
@@ -216,7 +225,7 @@ def _site_name(lines: list[_Line], url: str, title: str | None) -> str | None:
     host = (urlsplit(url).hostname or "").removeprefix("www.")
     label = host.split(".")[0] if host else ""
     for line in lines:
-        squashed = "".join(_WORD.findall(line.text.casefold()))
+        squashed = line.key.replace(" ", "")
         if label and len(label) >= 3 and squashed in (label, host.replace(".", "")):
             return line.text
     if title:
