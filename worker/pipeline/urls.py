@@ -98,15 +98,17 @@ def canonicalize_url(url: str) -> str:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:  # "http://[::1", "http://host:99999": keep it, minus the fragment
-        return url.split("#", 1)[0]
+        return url.split("#", 1)[0].strip()
     scheme = parts.scheme.lower()
     host = _strip_mirror((parts.hostname or "").lower().rstrip("."))
     if not host:  # a relative or opaque URL: nothing to normalise safely
-        return urlunsplit((scheme, parts.netloc, parts.path, _clean_query(parts.query), ""))
+        relative = (scheme, parts.netloc, parts.path, _clean_query(parts.query), "")
+        return urlunsplit(relative).strip()
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
-    return urlunsplit((scheme, netloc, _clean_path(parts.path), _clean_query(parts.query), ""))
+    path, query = _clean_path(parts.path), _clean_query(parts.query)
+    return urlunsplit((scheme, netloc, path, query, "")).strip()
 
 
 def make_article_id(canonical_url: str) -> str:
