@@ -33,6 +33,7 @@ _SENTENCE_STOPS = re.compile(r"[.!?。！？](?:\s|$)")
 # Lines that are about the page, not the story, whatever their length.
 _BOILERPLATE_START = re.compile(
     r"^(?:representative|representational|file|illustrative) (?:image|photo|picture)|"
+    r"^\d+ (?:of|/) \d+\b|^\(?(?:image|photo|foto|picture|credit)s?\s*:|"
     r"^©|^\(c\)\s|^copyright\b|^(?:e-?mail|phone|tel|fax)\s*[:.]|^(?:sign up|log ?in|register)\b|"
     r"^(?:trending|most (?:read|popular|viewed|shared)|related(?: articles| stories| news)?|"
     r"latest (?:news|stories)|top stories|recommended|(?:you may|you might) also like|"
@@ -49,15 +50,19 @@ _BOILERPLATE_ANY = re.compile(
     r"^.{0,60}\b(?:image|photo|picture) (?:credit|courtesy|source)\b|"
     r"\bimage is ai[- ]generated|\bdoes not depict any real|for illustrative purposes only|"
     r"all rights reserved|\bprivacy policy\b|\bterms (?:of|and) (?:use|service|conditions)\b|"
-    r"\bsubscribe to (?:our|the)\b.{0,30}newsletter",
+    r"\bsubscribe to (?:our|the)\b.{0,30}newsletter|^.{0,80}\bclick here\b.{0,80}$|"
+    r"\((?:[\w .-]{0,30} )?(?:photo|image|foto)s?\b[^)]{0,60}\)(?:\s*less)?$|"
+    r"^.{0,80}(?:getty images|shutterstock|ap photo|afp photo)\)?$",
     re.IGNORECASE,
 )
+# A drop capital rendered apart from its word: "T he Davis Cup began" ("A" and "I" are words).
+_DROP_CAP = re.compile(r"^([B-HJ-Z]) ([a-z]{1,12}\b)")
 _HINTS = ("cookie", "image", "photo", "picture", "depict", "illustrative", "rights reserved",
-          "privacy", "terms", "newsletter")
+          "privacy", "terms", "newsletter", "getty", "shutterstock", "click")
 
 
 def _is_boilerplate(text: str) -> bool:
-    if _BOILERPLATE_START.match(text):
+    if _BOILERPLATE_START.match(text) or text.endswith(("... more", "…more", "… more")):
         return True
     low = text.casefold()
     return any(hint in low for hint in _HINTS) and _BOILERPLATE_ANY.search(text) is not None
@@ -311,7 +316,7 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
     lines: list[_Line] = []
     block = 0
     for raw in page.content.splitlines():
-        text = _SPACES.sub(" ", raw).strip()
+        text = _DROP_CAP.sub(r"\1\2", _SPACES.sub(" ", raw).strip())
         if not text:
             block += 1
         elif _WORD.search(text):
