@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -143,3 +144,38 @@ def test_short_body_and_missing_headline_are_rejected() -> None:
         enrich_article(_extracted(body="Too short."), _page(), PipelineOptions())
     with pytest.raises(PageRejected):
         enrich_article(_extracted(headline=None), _page(), PipelineOptions())
+
+
+def _reference_simhash(text: str) -> str:
+    """The SimHash spelled out in plain Python integers: what the numpy version must equal."""
+    mask = (1 << 64) - 1
+
+    def mix(x: int) -> int:
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+        return x ^ (x >> 31)
+
+    def word_hash(word: str) -> int:
+        data = word.encode("utf-8")
+        poly = sum((b + 1) * pow(0x100000001B3, k, 1 << 64) for k, b in enumerate(data)) & mask
+        return mix(poly ^ len(data))
+
+    words = [word_hash(w) for w in re.findall(r"\w+", text.casefold())] or [word_hash("")]
+    if len(words) >= 3:
+        grams = [mix((a * 0x9E3779B97F4A7C15 + b * 0xC2B2AE3D27D4EB4F + c) & mask)
+                 for a, b, c in zip(words, words[1:], words[2:], strict=False)]
+    else:
+        folded = 0
+        for w in words:
+            folded ^= (w * 0x9E3779B97F4A7C15) & mask
+        grams = [mix(folded)]
+    votes = [sum((g >> bit) & 1 for g in grams) for bit in range(64)]
+    value = sum(1 << bit for bit in range(64) if 2 * votes[bit] > len(grams))
+    return f"{value:016x}"
+
+
+@pytest.mark.parametrize("text", [
+    "", "one", "one two", ENGLISH, PORTUGUESE, "Ünïcödé 東京 Москва words, and more words " * 5,
+])
+def test_simhash_matches_the_plain_python_reference(text: str) -> None:
+    assert simhash64(text) == _reference_simhash(text)

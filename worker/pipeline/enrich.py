@@ -38,6 +38,9 @@ _ISO_639_1 = re.compile(r"^[a-z]{2}$")
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _GRAM1, _GRAM2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_POLY = np.uint64(0x100000001B3)  # FNV-64 prime: odd, so invertible mod 2**64
+_POLY_INVERSE = np.uint64(pow(0x100000001B3, -1, 1 << 64))
+_ONE = np.uint64(1)  # byte values are hashed as b + 1, so zero bytes still count
 # Keywords derived when the page declares none: at most this many entity names.
 MAX_DERIVED_KEYWORDS = 5
 
@@ -112,13 +115,32 @@ def simhash64(body: str) -> str:
     return _simhash_words(_WORD.findall(body.casefold()))
 
 
+def _word_hashes(words: list[str]) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash per word, all at once: polynomial hashes from prefix sums, then mixed.
+
+    Stable across processes (no `hash()`); sum(b[k] * P**k) over a word's bytes, shifted to
+    the word's start by P's inverse, all mod 2**64 (numpy's uint64 arithmetic wraps).
+    """
+    data = np.frombuffer((" ".join(words) + " ").encode("utf-8"), dtype=np.uint8)
+    ends = np.flatnonzero(data == 32)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    powers = np.full(len(data), _POLY, dtype=np.uint64)
+    powers[0] = 1
+    np.cumprod(powers, out=powers)
+    inverse = np.full(len(data), _POLY_INVERSE, dtype=np.uint64)
+    inverse[0] = 1
+    np.cumprod(inverse, out=inverse)
+    prefix = np.zeros(len(data) + 1, dtype=np.uint64)
+    np.cumsum((data.astype(np.uint64) + _ONE) * powers, out=prefix[1:])
+    spans = (prefix[ends] - prefix[starts]) * inverse[starts]
+    return _mix64(spans ^ (ends - starts).astype(np.uint64))
+
+
 def _simhash_words(words: list[str]) -> str:
-    # Each distinct word is hashed once (blake2b: stable across processes, unlike hash());
-    # a 3-gram's hash mixes its three word hashes, then every 3-gram votes on each bit.
-    index: dict[str, int] = {}
-    ids = [index.setdefault(word, len(index)) for word in words] or [index.setdefault("", 0)]
-    digests = b"".join(hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest() for w in index)
-    hashes = np.frombuffer(digests, dtype="<u8")[np.asarray(ids, dtype=np.intp)]
+    # Every word 3-gram votes on each of the 64 bits with the mix of its three word hashes.
+    hashes = _word_hashes(words or [""])
     if len(hashes) >= 3:
         grams = _mix64(hashes[:-2] * _GRAM1 + hashes[1:-1] * _GRAM2 + hashes[2:])
     else:  # fewer than three words: one shingle of all of them
