@@ -122,3 +122,19 @@ def test_find_dateline_takes_a_bare_date_line_and_ignores_the_future() -> None:
     assert found.modified is None
     assert found.indices == (2,)
     assert find_dateline([], not_after=FETCHED) == find_dateline(["no dates here"])
+
+
+def test_html_pages_use_a_visible_dateline_when_nothing_declares_a_time() -> None:
+    from tests.factories import article_html, message
+    from worker.pipeline import PipelineOptions, process_page
+    from worker.pipeline.types import Article
+
+    page = article_html(published=None).replace(
+        '<p class="byline">', '<p class="date">Updated: 23-08-2025 06:18 IST</p><p class="byline">')
+    result = process_page(message(html=page, fetched_at="2025-08-23T09:00:00Z"),
+                          received_at=FETCHED, options=PipelineOptions())
+    assert isinstance(result, Article), result
+    assert result.published_at == _utc(2025, 8, 23, 0, 48)
+    assert result.modified_at == _utc(2025, 8, 23, 0, 48)
+    assert result.date_source == "dateline"
+    assert "Updated" not in result.body

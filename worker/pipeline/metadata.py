@@ -19,6 +19,8 @@ from dateutil import parser as date_parser
 from lxml import etree
 from lxml.html import HtmlElement
 
+from worker.pipeline.dates import Dateline, find_dateline
+
 # Zone abbreviations seen in datelines and meta tags, as UTC offsets in hours.
 _ZONES = {
     "UTC": 0, "GMT": 0, "Z": 0, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3,
@@ -81,6 +83,12 @@ _BYLINE_XPATH = etree.XPath(
     " | //*[@itemprop='author']/*[@itemprop='name']"
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]"
     " | //*[contains(@class, 'author-name')])[position() <= 5]"
+)
+# Visible date lines ("Updated: 23-08-2025 06:18 IST") when nothing declares a timestamp.
+_DATELINE_XPATH = etree.XPath(
+    "(//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'byline')"
+    " or contains(@class, 'publish') or contains(@class, 'updated')]"
+    ")[position() <= 12]"
 )
 _MAX_LIST = 40
 _SPACES = re.compile(r"\s+")
@@ -264,6 +272,19 @@ def _byline_authors(tree: HtmlElement) -> list[str]:
     return []
 
 
+def _visible_dateline(tree: HtmlElement) -> Dateline:
+    """Labelled dates with a time and zone in date/byline elements (dates.find_dateline)."""
+    lines: list[str] = []
+    for el in _DATELINE_XPATH(tree):
+        if isinstance(el, HtmlElement):
+            text = " ".join(el.text_content().split())
+            if 0 < len(text) <= 200:
+                lines.append(text)
+    found = find_dateline(lines)
+    exact = [d if d is not None and d.exact else None for d in (found.published, found.modified)]
+    return Dateline(exact[0], exact[1], found.indices)
+
+
 def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
     """Everything a parsed page declares about its story."""
     meta, every = _meta_tags(tree)
@@ -309,6 +330,14 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
         + [(meta.get(k), "meta") for k in _MODIFIED_META]
         + [(time_mod, "time")]
     )
+    if md.published_at is None or md.modified_at is None:
+        visible = _visible_dateline(tree)
+        # a page that shows only "Updated: ..." was published by then (as for text pages)
+        shown = visible.published or visible.modified
+        if md.published_at is None and shown is not None:
+            md.published_at, md.date_source = shown.instant, "dateline"
+        if md.modified_at is None and visible.modified is not None:
+            md.modified_at = visible.modified.instant
 
     canonical = next((link.get("href") for link in tree.iter("link")
                       if "canonical" in (link.get("rel") or "").lower().split()
