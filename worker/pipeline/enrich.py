@@ -1,6 +1,6 @@
 """Enrichment: language, entities, keywords, counts and hashes for the article event.
 
-Language: py3langid on the first ~1000 characters, up to 4000 when unsure; the page's
+Language: py3langid on the first ~600 characters, up to 4000 when unsure; the page's
 `<html lang>` (normalised to ISO 639-1) wins only on near-ties and very short texts.
 SimHash: 64 bits over word 3-grams, numpy-vectorised, stable across processes.
 Keywords: the page's own when it declares any, else its most mentioned entity names.
@@ -28,7 +28,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 EXTRACTOR = {"name": "news-worker", "version": "0.1.0", "trafilatura": trafilatura.__version__}
 
 # Language: a first look at this many characters settles most pages; unsure pages get more.
-_LANG_FIRST, _LANG_MAX = 1000, 4000
+_LANG_FIRST, _LANG_MAX = 600, 4000
 _LANG_SURE = 0.95  # probability of the best language that ends the first look
 _LANG_NEAR_TIE = 0.2  # the page's declared language wins when this close to the best
 _LANG_SHORT = 200  # below this many characters the declaration wins when plausible at all
@@ -161,13 +161,14 @@ def enrich_article(extracted: Extracted, page: RawPage, options: PipelineOptions
     """Turn cleaned extraction output into the article event (version 1, before dedupe)."""
     if not extracted.headline:
         raise PageRejected(RejectReason.NO_ARTICLE, "no headline found")
-    words = len(_WORD.findall(extracted.body))
+    words_folded = _WORD.findall(extracted.body.casefold())
+    # Case folding can split a word ("İ" -> "i̇"); only ASCII text is sure to count the same.
+    words = len(words_folded) if extracted.body.isascii() else len(_WORD.findall(extracted.body))
     if words < options.min_body_words:
         raise PageRejected(
             RejectReason.NO_ARTICLE, f"body has {words} words, fewer than {options.min_body_words}"
         )
     canonical = canonicalize_url(extracted.canonical_url or page.url)
-    words_folded = _WORD.findall(extracted.body.casefold())
     entities = find_entities(extracted.body)
     return Article(
         id=make_article_id(canonical),
