@@ -100,3 +100,24 @@ def test_sentence_start_common_words_are_dropped() -> None:
             "farmers waved flags. Germany sent a delegation.")
     found = _by_name(text)
     assert set(found) == {"Germany"}
+
+
+def test_title_words_inside_organisation_names() -> None:
+    found = _by_name("The Justice Department said on Monday that General Motors would pay a fine. "
+                     "Secretary of State Jane Doe said the deal was fair.")
+    assert found["Justice Department"].type == "organization"
+    assert found["General Motors"].type == "organization"
+    assert found["Jane Doe"].type == "person"
+    assert "Department" not in found and "Motors" not in found
+
+
+def test_and_joins_inside_names_but_separates_people() -> None:
+    found = _by_name("The U.S. Securities and Exchange Commission questioned Jeremy Corbyn and "
+                     "Boris Johnson, while Chief Executive Carrie Lam visited Bosnia and "
+                     "Herzegovina. France and Britain agreed.")
+    assert found["U.S. Securities and Exchange Commission"].type == "organization"
+    assert found["Jeremy Corbyn"].type == "person"
+    assert found["Boris Johnson"].type == "person"
+    assert found["Carrie Lam"].type == "person"
+    assert found["Bosnia and Herzegovina"].type == "place"
+    assert found["France"].type == "place" and found["United Kingdom"].type == "place"

@@ -45,7 +45,7 @@ MAX_CHARS = 20_000
 _UPPER = "".join(chr(c) for c in range(0x41, 0x530) if chr(c).isupper())
 # One leading character class (not an alternation) lets the regex engine skip ahead fast.
 _TOKEN = rf"[{_UPPER}](?:\.(?:[A-Z]\.)+|[\w'’\-]*)"  # "U.S.", "Trump's", "Jean-Luc"
-_CONNECTOR = r"(?:of|for|of\ the|de|del|da|di|van|von|der|den|bin|al|ibn|le|la|du|dos)"
+_CONNECTOR = r"(?:of|for|of\ the|and|&|de|del|da|di|van|von|der|den|bin|al|ibn|le|la|du|dos)"
 _RUN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTOR}[ \t]+)?{_TOKEN})*")
 # "Mr. Smith" -> "Mr Smith", so the abbreviation's full stop does not end the run.
 _ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "Gen", "Sen", "Rep", "Gov", "Lt", "Col", "Capt", "Sgt",
@@ -55,8 +55,8 @@ _SAID_AFTER = re.compile(
     r"[ \t]*,?[ \t]*(?:said|says|told|added|wrote|stated|explained|noted|argued|tweeted)\b"
 )
 _SAID_BEFORE = re.compile(r"\b(?:said|says|told|according to)[ \t]+$")
-_CONNECTORS = frozenset({"of", "for", "the", "de", "del", "da", "di", "van", "von", "der", "den",
-                         "bin", "al", "ibn", "le", "la", "du", "dos"})
+_CONNECTORS = frozenset({"of", "for", "the", "and", "&", "de", "del", "da", "di", "van", "von",
+                         "der", "den", "bin", "al", "ibn", "le", "la", "du", "dos"})
 _NAME_BREAKS = frozenset({"of", "for", "the"})
 _SENTENCE_END = ".!?:;\n\"“”'‘(["
 
@@ -139,6 +139,10 @@ def _typed_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
     for k, token in enumerate(tokens[:-1]):
         if token.rstrip(".") in TITLES and tokens[k + 1].rstrip(".") not in TITLES:
             names = [t for t in tokens[k + 1 :] if t.rstrip(".") not in TITLES]
+            if any(t in ORG_WORDS for t in names):  # "Justice Department", "General Motors"
+                break
+            if len(names) > 2 and names[0] in _NAME_BREAKS:  # "Secretary of State Jane Doe"
+                names = names[2:]
             if k:
                 yield from _typed_mentions(tokens[:k], False)
             yield from _person_mentions(_strip_connectors(names), said)
@@ -150,6 +154,13 @@ def _typed_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
     known = _known(whole)
     if known is not None:
         yield known
+        return
+    if ("and" in tokens or "&" in tokens) and not any(t in ORG_WORDS for t in tokens):
+        # "Jeremy Corbyn and Boris Johnson": two names ("Securities and Exchange Commission"
+        # and "Bosnia and Herzegovina" stay whole: an organisation word, a gazetteer entry)
+        cut = tokens.index("and") if "and" in tokens else tokens.index("&")
+        yield from _typed_mentions(tokens[:cut], False)
+        yield from _typed_mentions(tokens[cut + 1 :], said)
         return
     if len(tokens) >= 2 and any(t in ORG_WORDS for t in tokens):
         yield whole, ORGANIZATION

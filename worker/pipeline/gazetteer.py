@@ -90,7 +90,8 @@ Google|Alphabet|Apple|Microsoft|Amazon|Meta|Facebook|Instagram|WhatsApp|Twitter|
 ByteDance|Tesla|SpaceX|Nvidia|Intel|AMD|IBM|Oracle|Samsung|Hyundai|LG|SK Hynix|Sony|Toyota
 Honda|Nissan|Volkswagen|BMW|Mercedes-Benz|Airbus|Boeing|OpenAI|Netflix|Disney|Uber|Huawei
 Alibaba|Tencent|Baidu|Xiaomi|Foxconn|TSMC|Goldman Sachs|JPMorgan|Morgan Stanley|Citigroup
-BlackRock|Walmart|Pfizer|Moderna|Shell|BP|Exxon|ExxonMobil|Chevron|Aramco|Gazprom|Rosneft
+BlackRock|Walmart|General Motors|General Electric|Ford
+Pfizer|Moderna|Shell|BP|Exxon|ExxonMobil|Chevron|Aramco|Gazprom|Rosneft
 """)
 
 # Single words that make a capitalised name an organisation wherever they stand in it.
@@ -120,7 +121,7 @@ Chancellor Senator Sen Rep Representative Congressman Congresswoman Governor Gov
 Queen Prince Princess Pope Cardinal Archbishop Bishop Rev Reverend Sheikh Emir Sultan Ayatollah
 General Gen Lt Col Colonel Major Captain Capt Admiral Sergeant Sgt Commander Judge Justice
 Secretary Ambassador Chairman Chairwoman Chair Director Spokesman Spokeswoman Spokesperson
-Chief CEO Coach Officer Inspector Detective Deputy Lawmaker Councillor Councilman Leader
+Chief Executive CEO Coach Officer Inspector Detective Deputy Lawmaker Councillor Councilman Leader
 """)
 
 # Capitalised words that never start or are a name by themselves (sentence openers, months,
