@@ -72,6 +72,23 @@ _BYLINE = re.compile(
 )
 # "Devdiscourse News Desk", "Reuters Staff", "Jane Doe": capitalised words, no digits.
 _NAME_PART = re.compile(r"^(?:[A-Z][\w.'’-]*\s?){1,5}$")
+_INNER_BY = re.compile(r"(?:^|\s)(?:by|von|por|par)\s+(?P<name>[A-Z][^\d|]{2,60})$")
+_BY_ALONE = frozenset({"by", "von", "por", "par", "di", "oleh", "written by"})
+# Where a name in a byline ends: a handle, a date, a label.
+_NAME_STOP = re.compile(
+    r"\s(?:@\w|(?:on\s+|at\s+)?\d|(?:on\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|"
+    r"fri|sat|sun)[a-z]*\.?,?\s+\d|(?:updated|published|posted|last)\b).*$", re.IGNORECASE)
+_ROLE = re.compile(
+    r"[\s,]+(?:(?:staff|senior|business|contributing|chief|deputy|managing|political|sports?|"
+    r"science|tech(?:nology)?|associate|executive|special|guest|foreign|national|health)\s+)*"
+    r"(?:writer|columnist|editor(?:-at-large)?|reporter|correspondent|contributor|producer|"
+    r"journalist)\b.*$", re.IGNORECASE)
+_NOT_NAME_WORDS = frozenset(
+    "the a of and in on for to with home follow share video photo more latest read sign "
+    "subscribe menu search opinion world business sport sports politics by image enlarge watched "
+    "points browser buttons sharing accept article comments print email january february march "
+    "april june july august september october november december monday tuesday wednesday "
+    "thursday friday saturday sunday".split())
 _COPYRIGHT_NAME = re.compile(
     r"^(?:©|\(c\)|copyright)\s*(?:©|\(c\))?\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?)?[\s,]*"
     r"(?P<name>[^.|,©]{2,60}?)\s*(?:[.|,]|all rights|$)", re.IGNORECASE)
@@ -190,39 +207,83 @@ def _title_like(line: _Line) -> bool:
             and _BYLINE.match(line.text) is None and parse_date(line.text) is None)
 
 
-def _find_headline(
-    lines: list[_Line], start: int, title: str | None, counts: Counter[str]
-) -> int | None:
-    """Index of the headline: the title-like line above the story that the page title names."""
-    window = range(start - 1, max(-1, start - _HEADER_WINDOW), -1)
-    title_norm = _norm(title or "")
+def _title_match(line: _Line, title: _Line) -> float:
+    """How well a line repeats the page title (0: not at all)."""
+    key, words = line.key, len(line.key.split())
+    if not key or words < 2:
+        return 0.0
+    if key == title.key:
+        return 3.0
+    if key in title.key and words >= 0.4 * len(title.key.split()):
+        return 2.0 + words / len(title.key.split())  # the title with a site name around it
+    if title.key in key and len(title.key.split()) >= 0.6 * words:
+        return 1.5  # a title cut short
+    return 0.0
+
+
+def _find_headline(lines: list[_Line], start: int, counts: Counter[str]) -> int:
+    """Index of the headline.
+
+    The rendering usually begins with the page <title>: the line that repeats it (without the
+    site's name) nearest above the story is the headline; else the title itself when it reads
+    like one; else the title-like line closest above the story, a repeated one preferred.
+    """
+    title = lines[0]
+    low = max(1, start - 4 * _HEADER_WINDOW)
     best: tuple[float, int] | None = None
+    for index in range(low, min(len(lines), start + 3)):
+        line = lines[index]
+        match = _title_match(line, title)
+        match = match if match and _title_like(line) else 0.0
+        score = match - 0.001 * abs(start - index)
+        if match and (best is None or score > best[0]):
+            best = (score, index)
+    if best is not None:
+        return best[1]
+    if _title_like(title) and title.weight >= 4:
+        return 0
+    window = range(start - 1, max(-1, start - _HEADER_WINDOW), -1)
     for distance, index in enumerate(window):
         line = lines[index]
-        if not _title_like(line):
-            continue
-        norm = line.key
-        score = -0.1 * distance
-        if title_norm and index > 0 and norm and norm in title_norm:
-            score += 3.0 * len(norm) / max(1, len(title_norm))
-        if counts[norm] >= 2:
-            score += 1.0
-        if best is None or score > best[0]:
-            best = (score, index)
-    return best[1] if best else None
+        if _title_like(line):
+            score = -0.1 * distance + (1.0 if counts[line.key] >= 2 else 0.0)
+            if best is None or score > best[0]:
+                best = (score, index)
+    return best[1] if best else 0
+
+
+def _trim_name(name: str) -> str:
+    """'Chaim Gartenberg @cgartenberg Nov 19, 2019' -> 'Chaim Gartenberg'; no 'Staff Writer'."""
+    name = re.split(r"\s+[|•·]\s+", name)[0]
+    return _ROLE.sub("", _NAME_STOP.sub("", name)).strip(" ,-–—")
 
 
 def _authors_from(text: str) -> list[str]:
     """Names in a byline ('By Jane Doe, Reuters') or beside a date ('Desk | Updated: ...')."""
-    match = _BYLINE.match(text)
+    match = _BYLINE.match(text) or _INNER_BY.search(text)
     if match:
-        return [re.split(r"\s+[|•·]\s+", match.group("name"))[0]]
-    parts = [p.strip() for p in re.split(r"\s+[|•·]\s+", text)]
+        name = _trim_name(match.group("name"))
+        return [name] if name else []
+    parts = [_trim_name(p) for p in re.split(r"\s+[|•·–—-]\s+", text)]
     if len(parts) < 2:
         return []
-    names = [p for p in parts if _NAME_PART.match(p) and parse_date(p) is None
+    names = [p for p in parts if p and _is_name(p) and parse_date(p) is None
              and not re.search(r"(?i)updated|published|posted|created|min read", p)]
     return names[:1]  # "PTI | New Delhi | Updated: ...": the author comes first, then a place
+
+
+def _is_name(text: str) -> bool:
+    """Capitalised words, not page furniture: 'Jane Doe', 'PTI', 'Devdiscourse News Desk'."""
+    return (_NAME_PART.match(text) is not None
+            and not any(w.casefold() in _NOT_NAME_WORDS for w in text.split()))
+
+
+def _lone_name(line: _Line) -> str | None:
+    """A line that is only a name ('David Ehrlich', 'Keris Lahiff @kerisalison')."""
+    name = _trim_name(line.text)
+    if line.furniture or not 2 <= len(name.split()) <= 4 or name.isupper():
+        return None
+    return name if _is_name(name) else None
 
 
 def _site_name(lines: list[_Line], url: str, title: str | None) -> str | None:
@@ -301,13 +362,22 @@ def _split_standfirst(
     return None, start
 
 
-def _find_authors(lines: list[_Line], first: int, stop: int, date_lines: set[int]) -> list[str]:
+def _find_authors(
+    lines: list[_Line], first: int, stop: int, date_lines: set[int], head_index: int
+) -> list[str]:
     """Bylines between the headline and the story, and names beside the dateline."""
     authors: list[str] = []
     for index in sorted({*range(first, stop), *date_lines}):
         line = lines[index]
-        if line.weight <= 20 and (index in date_lines or _BYLINE.match(line.text)):
+        if line.weight > 20 or index == head_index or line.furniture:
+            continue
+        if line.key in _BY_ALONE and index + 1 < len(lines):
+            authors += _authors_from(f"{line.text} {lines[index + 1].text}")
+        elif index in date_lines or _BYLINE.match(line.text):
             authors += _authors_from(line.text)
+        elif any(abs(index - d) <= 2 for d in date_lines):
+            name = _lone_name(line)
+            authors += [name] if name else []
     return authors
 
 
@@ -316,7 +386,9 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
     lines: list[_Line] = []
     block = 0
     for raw in page.content.splitlines():
-        text = _DROP_CAP.sub(r"\1\2", _SPACES.sub(" ", raw).strip())
+        text = _SPACES.sub(" ", raw).strip()
+        if text[1:2] == " ":
+            text = _DROP_CAP.sub(r"\1\2", text)
         if not text:
             block += 1
         elif _WORD.search(text):
@@ -331,8 +403,8 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
     found = find_dateline([ln.text for ln in lines[low : min(end, start + 10)]],
                           not_after=page.fetched_at)
     date_lines = {low + i for i in found.indices}
-    head_index = _find_headline(lines, start, title, Counter(line.key for line in lines))
-    headline = lines[head_index].text if head_index is not None else title
+    head_index = _find_headline(lines, start, Counter(line.key for line in lines))
+    headline = lines[head_index].text
     head_key = _norm(headline)
     # A dateline, the headline again or an image notice at the top of the run: what comes
     # before them is the standfirst, not the story.
@@ -342,7 +414,7 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
                             if i not in date_lines and lines[i].prose and lines[i].weight >= 8),
                            None)
     first = head_index if head_index is not None else low
-    authors = _find_authors(lines, first, min(start + 3, end), date_lines)
+    authors = _find_authors(lines, first, min(start + 3, end), date_lines, head_index)
     body_lines = _drop_link_runs(lines[start:end])
     body = "\n\n".join(line.text for line in body_lines if line.key != head_key)
     if not body:
