@@ -138,3 +138,11 @@ def test_html_pages_use_a_visible_dateline_when_nothing_declares_a_time() -> Non
     assert result.modified_at == _utc(2025, 8, 23, 0, 48)
     assert result.date_source == "dateline"
     assert "Updated" not in result.body
+
+
+def test_a_bare_date_after_a_labelled_line_is_not_the_publication_date() -> None:
+    lines = ["By Jane Doe Updated Nov 13, 2019, 10:28am EST", "Some story text here.",
+             "— A Tweeter (@tweeter) November 1, 2019"]
+    found = find_dateline(lines, not_after=FETCHED)
+    assert found.published is None
+    assert found.modified is not None and found.modified.instant == _utc(2019, 11, 13, 15, 28)

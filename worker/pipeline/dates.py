@@ -272,9 +272,9 @@ def find_dateline(
 ) -> Dateline:
     """Labelled dates ("Updated: 23-08-2025 06:18 IST | Created: ...") in the first `limit` lines.
 
-    The first labelled publication and modification dates win; a line holding only a date is
-    taken as the publication date when no label names one. Dates after `not_after` (plus a day
-    of slack for zone-less values) are ignored.
+    The first labelled publication and modification dates win; a short line holding a date is
+    taken as the publication date when no label names one and it comes before any labelled
+    line. Dates after `not_after` (plus a day of slack for zone-less values) are ignored.
     """
     published: ParsedDate | None = None
     modified: ParsedDate | None = None
@@ -304,7 +304,8 @@ def find_dateline(
                 bare = (index, value)
         if published and modified:
             break
-    if published is None and bare is not None:
+    # a bare date after a labelled one ("Updated: ..." then a quoted tweet's date) is not it
+    if published is None and bare is not None and (not indices or bare[0] < indices[0]):
         published = bare[1]
         indices.append(bare[0])
     return Dateline(published, modified, tuple(sorted(indices)))

@@ -398,12 +398,18 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
     if end <= start:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the page text")
     title = lines[0].text
-    # the dateline sits in the header above the story or in its first lines
-    low = max(0, start - _HEADER_WINDOW)
-    found = find_dateline([ln.text for ln in lines[low : min(end, start + 10)]],
-                          not_after=page.fetched_at)
-    date_lines = {low + i for i in found.indices}
     head_index = _find_headline(lines, start, Counter(line.key for line in lines))
+    # the dateline sits between the headline and the story (or in its first lines); failing
+    # that, anywhere in the header above the story
+    low = max(0, start - _HEADER_WINDOW)
+    near = max(low, min(head_index, start) - 2)
+    found = find_dateline([ln.text for ln in lines[near : min(end, start + 10)]],
+                          not_after=page.fetched_at)
+    if found.published is None and found.modified is None:
+        near = low
+        found = find_dateline([ln.text for ln in lines[low : min(end, start + 10)]],
+                              not_after=page.fetched_at)
+    date_lines = {near + i for i in found.indices}
     headline = lines[head_index].text
     head_key = _norm(headline)
     # A dateline, the headline again or an image notice at the top of the run: what comes
