@@ -225,50 +225,63 @@ def _is_common_word(word: str, text: str) -> bool:
     return False
 
 
+def _run_mentions(run: str, text: str, opener: bool, said: bool) -> list[Mention]:
+    """Mentions in one capitalised run; `opener`: it starts a sentence; `said`: "X said"."""
+    if " " not in run and "\t" not in run and "-" not in run:  # one word: the fast path
+        token = _normal_token(run)
+        if token is None or token in DEMONYMS or token.rstrip(".") in TITLES:
+            return []
+        known = _known(token)
+        if known is not None:
+            return [known]
+        if token in GIVEN_NAMES or (opener and _is_common_word(token, text)):
+            return []
+        return [(token, None)]
+    pieces: list[list[str]] = [[]]
+    for raw in run.split():
+        token = raw if raw in _CONNECTORS else _normal_token(raw)
+        if token is None:
+            pieces.append([])
+            continue
+        pieces[-1].append(token)
+        if raw.endswith(("'s", "’s")):  # "Justice Katju's Remarks": the name ends here
+            pieces.append([])
+    pieces = [p for p in pieces if p]
+    if not pieces:
+        return []
+    first = pieces[0][0]
+    if (opener and run.startswith(first) and _known(first) is None
+            and first.rstrip(".") not in TITLES and first not in GIVEN_NAMES
+            and _is_common_word(first, text)):
+        pieces[0] = pieces[0][1:]
+    said = said and len(pieces[-1]) > 1
+    found: list[Mention] = []
+    for n, piece in enumerate(pieces):
+        last = n == len(pieces) - 1
+        for part in _split_hyphens(piece):
+            found.extend(_typed_mentions(part, said and last))
+    return found
+
+
 def _mentions(text: str) -> Iterator[Mention]:
     if any(f"{abbrev}. " in text for abbrev in _ABBREVIATIONS):
         text = _ABBREV_DOT.sub(r"\1", text)
+    seen: dict[tuple[str, bool, bool], list[Mention]] = {}  # runs repeat: "Trump", "U.S."
     for match in _RUN.finditer(text):
         run = match.group()
         if run in NOT_NAMES:  # most runs: "The", "He", "In", "However"
             continue
-        if " " not in run and "\t" not in run and "-" not in run:  # one word: the fast path
-            token = _normal_token(run)
-            if token is None or token in DEMONYMS or token.rstrip(".") in TITLES:
-                continue
-            known = _known(token)
-            if known is not None:
-                yield known
-            elif token not in GIVEN_NAMES and not (
-                _starts_sentence(text, match.start()) and _is_common_word(token, text)
-            ):
-                yield token, None
-            continue
-        pieces: list[list[str]] = [[]]
-        for raw in run.split():
-            token = raw if raw in _CONNECTORS else _normal_token(raw)
-            if token is None:
-                pieces.append([])
-                continue
-            pieces[-1].append(token)
-            if raw.endswith(("'s", "’s")):  # "Justice Katju's Remarks": the name ends here
-                pieces.append([])
-        pieces = [p for p in pieces if p]
-        if not pieces:
-            continue
-        first = pieces[0][0]
-        if (run.startswith(first) and _known(first) is None and first.rstrip(".") not in TITLES
-                and first not in GIVEN_NAMES and _starts_sentence(text, match.start())
-                and _is_common_word(first, text)):
-            pieces[0] = pieces[0][1:]
-        said = len(pieces[-1]) > 1 and (
+        start = match.start()
+        opener = _starts_sentence(text, start)
+        said = (" " in run or "\t" in run) and (
             _SAID_AFTER.match(text, match.end()) is not None
-            or _SAID_BEFORE.search(text, max(0, match.start() - 16), match.start()) is not None
+            or _SAID_BEFORE.search(text, max(0, start - 16), start) is not None
         )
-        for n, piece in enumerate(pieces):
-            last = n == len(pieces) - 1
-            for part in _split_hyphens(piece):
-                yield from _typed_mentions(part, said and last)
+        key = (run, opener, said)
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = _run_mentions(run, text, opener, said)
+        yield from found
 
 
 def find_entities(text: str) -> tuple[Entity, ...]:
