@@ -121,3 +121,11 @@ def test_and_joins_inside_names_but_separates_people() -> None:
     assert found["Carrie Lam"].type == "person"
     assert found["Bosnia and Herzegovina"].type == "place"
     assert found["France"].type == "place" and found["United Kingdom"].type == "place"
+
+
+def test_person_of_an_organisation_and_weak_said_cues() -> None:
+    found = _by_name("Dr Joneigh Khaldun of the Michigan Department of Health said cases rose. "
+                     "Ranking Member said nothing.")
+    assert found["Joneigh Khaldun"].type == "person"
+    assert found["Michigan Department of Health"].type == "organization"
+    assert "Ranking Member" not in found

@@ -58,6 +58,12 @@ _SAID_BEFORE = re.compile(r"\b(?:said|says|told|according to)[ \t]+$")
 _CONNECTORS = frozenset({"of", "for", "the", "and", "&", "de", "del", "da", "di", "van", "von",
                          "der", "den", "bin", "al", "ibn", "le", "la", "du", "dos"})
 _NAME_BREAKS = frozenset({"of", "for", "the"})
+# Ordinary words that, capitalised before "said", make a title or a body, not a person.
+_COMMON_WORDS = frozenset("""
+member members ranking official officials spokesman spokeswoman spokesperson minority majority
+leader leaders chair committee staff team group board police army office department company
+big small high low senior chief deputy assistant general public national federal state city
+""".split())
 _SENTENCE_END = ".!?:;\n\"“”'‘(["
 
 Mention = tuple[str, str | None]  # (name, type or None when no cue said what it is)
@@ -139,7 +145,9 @@ def _typed_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
     for k, token in enumerate(tokens[:-1]):
         if token.rstrip(".") in TITLES and tokens[k + 1].rstrip(".") not in TITLES:
             names = [t for t in tokens[k + 1 :] if t.rstrip(".") not in TITLES]
-            if any(t in ORG_WORDS for t in names):  # "Justice Department", "General Motors"
+            head = names[: next((i for i, t in enumerate(names) if t in _NAME_BREAKS),
+                                len(names))]
+            if any(t in ORG_WORDS for t in head):  # "Justice Department", "General Motors"
                 break
             if len(names) > 2 and names[0] in _NAME_BREAKS:  # "Secretary of State Jane Doe"
                 names = names[2:]
@@ -190,13 +198,18 @@ def _gazetteer_scan(tokens: list[str], said: bool) -> Iterator[Mention]:
     yield from _untyped_mentions(rest, said)
 
 
+def _name_like(tokens: list[str]) -> bool:
+    """No word of the name is an ordinary word ("Ranking Member said" is not a person)."""
+    return not any(t.lower() in _COMMON_WORDS for t in tokens)
+
+
 def _untyped_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
     """A name no list knows: a person when it starts with a given name or says something."""
     tokens = _strip_connectors([t for t in tokens if t not in DEMONYMS])
     if not tokens:
         return
     name = " ".join(tokens)
-    if 2 <= len(tokens) <= 4 and (tokens[0] in GIVEN_NAMES or said):
+    if 2 <= len(tokens) <= 4 and (tokens[0] in GIVEN_NAMES or (said and _name_like(tokens))):
         yield name, PERSON
     else:
         yield name, None

@@ -121,7 +121,8 @@ Chancellor Senator Sen Rep Representative Congressman Congresswoman Governor Gov
 Queen Prince Princess Pope Cardinal Archbishop Bishop Rev Reverend Sheikh Emir Sultan Ayatollah
 General Gen Lt Col Colonel Major Captain Capt Admiral Sergeant Sgt Commander Judge Justice
 Secretary Ambassador Chairman Chairwoman Chair Director Spokesman Spokeswoman Spokesperson
-Chief Executive CEO Coach Officer Inspector Detective Deputy Lawmaker Councillor Councilman Leader
+Chief Executive CEO Founder Cofounder Co-founder Coach Officer Inspector Detective Deputy
+Lawmaker Councillor Councilman Leader
 """)
 
 # Capitalised words that never start or are a name by themselves (sentence openers, months,
