@@ -145,6 +145,7 @@ REPEAT_COST = 2.0
 REPEAT_SHARE = 0.6
 COMMENTS_AFTER = 50.0
 SECTION_COST = 30.0
+ANCHOR_SHARE = 0.2
 LIST_ITEM_WORDS = 30
 DATE_COST = 10.0
 
@@ -169,8 +170,8 @@ def _score(line: _Line) -> float:
     return -(SHORT_COST + SHORT_WORD_COST * line.weight)  # a menu entry, a link, a short heading
 
 
-def _densest_run(scores: list[float]) -> tuple[int, int]:
-    """[start, end) of the contiguous run with the largest total score (Kadane)."""
+def _densest_run(scores: list[float], offset: int = 0) -> tuple[int, int, float]:
+    """[start, end) of the contiguous run with the largest total score (Kadane), and the total."""
     best, best_span = 0.0, (0, 0)
     total, start = 0.0, 0
     for index, score in enumerate(scores):
@@ -179,7 +180,7 @@ def _densest_run(scores: list[float]) -> tuple[int, int]:
         total += score
         if total > best:
             best, best_span = total, (start, index + 1)
-    return best_span
+    return best_span[0] + offset, best_span[1] + offset, best
 
 
 def _norm(text: str) -> str:
@@ -219,6 +220,16 @@ def _title_match(line: _Line, title: _Line) -> float:
     if title.key in key and len(title.key.split()) >= 0.6 * words:
         return 1.5  # a title cut short
     return 0.0
+
+
+def _title_anchor(lines: list[_Line]) -> int | None:
+    """The first line after the title that repeats it (the story's headline), if any."""
+    if not lines or lines[0].weight < 4:
+        return None
+    for index in range(1, len(lines)):
+        if _title_match(lines[index], lines[0]) >= 2.0 and _title_like(lines[index]):
+            return index
+    return None
 
 
 def _find_headline(lines: list[_Line], start: int, counts: Counter[str]) -> int:
@@ -393,7 +404,15 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
             block += 1
         elif _WORD.search(text):
             lines.append(_make_line(text, block))
-    start, end = _densest_run(_score_lines(lines)[: _comments_start(lines)])
+    scores = _score_lines(lines)[: _comments_start(lines)]
+    start, end, total = _densest_run(scores)
+    # The story follows its headline: when a line repeats the page title, a run after it wins
+    # over a denser teaser list elsewhere unless it is much poorer.
+    anchor = _title_anchor(lines)
+    if anchor is not None and not anchor < start <= anchor + _HEADER_WINDOW:
+        after = _densest_run(scores[anchor + 1 :], anchor + 1)
+        if after[2] >= ANCHOR_SHARE * total and after[0] <= anchor + _HEADER_WINDOW:
+            start, end, total = after
     end = _list_end(lines, end)
     if end <= start:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the page text")
