@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -367,7 +368,7 @@ async def run_session(ctx: Context, plan: Plan, pages: list[Page], bootstrap: st
         with suppress(Exception):
             await producer.stop()
         await asyncio.to_thread(stop_workers, session)
-        import shutil
+
 
         shutil.rmtree(data, ignore_errors=True)
     for r in results:
