@@ -368,8 +368,6 @@ async def run_session(ctx: Context, plan: Plan, pages: list[Page], bootstrap: st
         with suppress(Exception):
             await producer.stop()
         await asyncio.to_thread(stop_workers, session)
-
-
         shutil.rmtree(data, ignore_errors=True)
     for r in results:
         r["latencies"] = r["latencies"] if "of max" in r["name"] else []
