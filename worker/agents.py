@@ -13,7 +13,9 @@ writes the table.
                       agent owning that partition deletes keys expired as of the latest fetch
                       time it has seen (capped by the clock), tombstones included
 
-At-least-once: an input offset is acked only after everything it produced has been handed to
+At-least-once, in order: each agent processes an input partition strictly in offset order
+from its committed offset (worker/consumer.py drops and re-reads what Faust skips around
+rebalances), an input offset is acked only after everything it produced has been handed to
 the producer, and Faust flushes the producer before it commits. Every agent runs with
 concurrency 1 (faust-streaming #606 commits past in-flight messages otherwise); with several
 extraction processes the extract agent takes batches and acks a batch after routing all of it.
@@ -28,7 +30,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +39,7 @@ from faust.types import ChannelT, EventT, StreamT, TopicT
 from mode.types.signals import BaseSignalT
 
 from worker.app import NewsApp
+from worker.consumer import input_consumer
 from worker.errors import RejectReason
 from worker.executor import PageExecutor
 from worker.inputs import utc_now
@@ -50,7 +53,7 @@ from worker.pipeline.types import (
     Rejection,
     Source,
 )
-from worker.positions import Positions, key_partition
+from worker.positions import key_partition
 from worker.wire import (
     SCHEMA_HEADER,
     article_from_wire,
@@ -65,31 +68,41 @@ _BATCH_WITHIN = 0.02  # seconds the extract agent waits to fill a batch of pages
 _SWEEP_YIELD = 500  # keys between yields to the event loop during a sweep
 
 
+@dataclass
+class DataClock:
+    """Latest article fetch time the dedupe agent has handled: the sweep's notion of "now"."""
+
+    data_time: datetime | None = None
+
+
 def install_agents(news: NewsApp, executor: PageExecutor) -> None:
     """Register the agents and the expiry timer on `news.app`."""
     app = news.app
-    positions = Positions()
-    inputs = input_topics(news)
-    news.metrics.consumer_lag.source = lambda: consumer_lag(news, positions, inputs)
+    clock = DataClock()
+    news.metrics.consumer_lag.source = lambda: consumer_lag(news)
 
     @app.agent(news.pages, name="extract_articles")
     async def extract_articles(stream: StreamT[bytes]) -> None:
         await declare_outputs(news)
         if executor.processes <= 1:
             async for event in stream.events():
-                await _or_exit(_page(news, executor, event, positions))
+                if await admit(news, event):
+                    await _or_exit(_page(news, executor, event))
             return
         # take_events acks a batch only after the loop body has routed all of it.
         batches = stream.take_events(  # type: ignore[attr-defined]  # missing from StreamT
             executor.processes, within=_BATCH_WITHIN
         )
         async for events in batches:
-            await _or_exit(_pages(news, executor, events, positions))
+            admitted = [e for e in events if await admit(news, e)]
+            if admitted:
+                await _or_exit(_pages(news, executor, admitted))
 
     @app.agent(news.stories, name="drop_duplicates")
     async def drop_duplicates(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
-            await _or_exit(handle_story(news, event, positions))
+            if await admit(news, event):
+                await _or_exit(handle_story(news, event, clock))
 
     @app.timer(  # type: ignore[untyped-decorator]  # faust's timer decorator is untyped
         interval=news.settings.dedupe_sweep_interval, name="sweep_dedupe"
@@ -106,53 +119,15 @@ def install_agents(news: NewsApp, executor: PageExecutor) -> None:
 
     app.on_partitions_assigned.connect(on_assigned)
 
-    async def on_rebalanced(sender: Any, /, *args: Any, signal: BaseSignalT[Any],
-                            **kwargs: Any) -> None:
-        await rewind_uncommitted(news, positions)
 
-    app.on_rebalance_complete.connect(on_rebalanced)
+async def admit(news: NewsApp, event: EventT[bytes]) -> bool:
+    """Whether this input event is the next of its partition (else it is dropped, unbooked).
 
-
-async def rewind_uncommitted(news: NewsApp, positions: Positions) -> None:
-    """Start every input partition at its committed offset, or its earliest when none.
-
-    During table recovery the consumer already fetches the (paused) input partitions, and
-    the stream buffers are cleared when recovery ends; Faust then seeks back to the committed
-    offsets, but aiokafka's `seek_to_committed` skips offsets of None or 0. So a partition
-    nobody has committed yet (a new group, or a worker killed before its first commit) would
-    skip what was prefetched: we seek those to their earliest offset. The start positions also
-    seed the agents' check for skipped offsets (worker/positions.py).
+    The consumer (worker/consumer.py) keeps each partition in order from its committed
+    offset: records Faust skipped around a rebalance are read again before later ones.
     """
-    consumer = news.app.consumer
-    inputs = input_topics(news)
-    tps = [tp for tp in consumer.assignment() if tp.topic in inputs]
-    positions.forget(tps)
-    if not tps:
-        return
-    committed = await consumer.seek_to_committed()  # type: ignore[attr-defined]  # on Consumer
-    fresh = [tp for tp in tps if not committed.get(tp)]
-    earliest = await consumer.earliest_offsets(*fresh) if fresh else {}
-    if fresh:
-        await consumer.seek_wait({tp: earliest[tp] for tp in fresh})
-        log.info("rewound %s never-committed input partitions to their start", len(fresh))
-    for tp in tps:
-        positions.start_at(tp, earliest[tp] if tp in earliest else committed[tp])
-
-
-async def _check_position(news: NewsApp, positions: Positions, event: EventT[bytes]) -> None:
-    msg = event.message
-    skipped = positions.handled(msg.tp, msg.offset)
-    if skipped is not None:
-        log.warning("consumer skipped %s:%s..%s; seeking back to re-read them", msg.topic,
-                    msg.partition, msg.offset - 1, extra=fields(
-                        "input.rewind", topic=msg.topic, partition=msg.partition,
-                        offset=skipped))
-        await news.app.consumer.seek(msg.tp, skipped)
-
-
-def input_topics(news: NewsApp) -> set[str]:
-    """Names of the topics the agents read (in-memory channels have none)."""
-    return {c.get_topic_name() for c in (news.pages, news.stories) if isinstance(c, TopicT)}
+    consumer = input_consumer(news.app.consumer)
+    return True if consumer is None else await consumer.admit(event.message)
 
 
 async def _or_exit(step: Awaitable[None]) -> None:
@@ -238,34 +213,27 @@ async def publish_rejection(
     await _publish(news, news.rejected, key, value, REJECTION_SCHEMA, "rejection", input_ts)
 
 
-async def _page(
-    news: NewsApp, executor: PageExecutor, event: EventT[bytes], positions: Positions
-) -> None:
+async def _page(news: NewsApp, executor: PageExecutor, event: EventT[bytes]) -> None:
     await route_page(news, event, await extract_page(news, executor, event))
-    await _check_position(news, positions, event)
 
 
-async def _pages(
-    news: NewsApp, executor: PageExecutor, events: list[EventT[bytes]], positions: Positions
-) -> None:
+async def _pages(news: NewsApp, executor: PageExecutor, events: list[EventT[bytes]]) -> None:
     results = await asyncio.gather(*(extract_page(news, executor, e) for e in events))
     for event, result in zip(events, results, strict=True):  # input order, per partition
         await route_page(news, event, result)
-        await _check_position(news, positions, event)
 
 
-async def handle_story(news: NewsApp, event: EventT[bytes], positions: Positions) -> None:
+async def handle_story(news: NewsApp, event: EventT[bytes], clock: DataClock) -> None:
     """Decide one article against the table and publish the article or duplicate record."""
     msg = event.message
-    await _check_position(news, positions, event)
     try:
         data = orjson.loads(msg.value or b"")
         if "sweep" in data:
             # Expire by data time, never ahead of the clock: replayed old pages keep their
             # stories as long as `process` would, and a crawler's future date expires nothing.
-            if positions.data_time is not None:
+            if clock.data_time is not None:
                 wall = datetime.fromisoformat(data["sweep"])
-                await sweep_partition(news, msg.partition, min(wall, positions.data_time))
+                await sweep_partition(news, msg.partition, min(wall, clock.data_time))
             return
         article = article_from_wire(data["article"])
         origin, input_ts = str(data["origin"]), data.get("ts")
@@ -273,8 +241,8 @@ async def handle_story(news: NewsApp, event: EventT[bytes], positions: Positions
         # Only this worker writes the stories topic: a foreign record has no page to reject.
         log.error("skipping a malformed stories record at %s:%s: %s", msg.tp, msg.offset, exc)
         return
-    if positions.data_time is None or article.fetched_at > positions.data_time:
-        positions.data_time = article.fetched_at
+    if clock.data_time is None or article.fetched_at > clock.data_time:
+        clock.data_time = article.fetched_at
     key = article.dedupe_key.encode("utf-8")
     raw = news.dedupe.get(key)
     entry = DedupeEntry.from_dict(orjson.loads(raw)) if raw else None
@@ -336,11 +304,11 @@ async def sweep_partition(news: NewsApp, partition: int, now: datetime) -> None:
         log.info("dedupe sweep removed %s expired keys from partition %s", removed, partition)
 
 
-def consumer_lag(
-    news: NewsApp, positions: Positions, inputs: set[str]
-) -> Iterator[tuple[str, int, int]]:
+def consumer_lag(news: NewsApp) -> Iterator[tuple[str, int, int]]:
     """Consumer lag per assigned input partition (nothing before the consumer starts)."""
     try:
-        yield from positions.lag(news.app.consumer, inputs)
+        consumer = input_consumer(news.app.consumer)
+        if consumer is not None:
+            yield from consumer.lag()
     except Exception:  # noqa: BLE001 - not started or mid-rebalance: no lag to report
         return

@@ -24,6 +24,7 @@ import faust
 from aiokafka.helpers import create_ssl_context
 from faust.types import ChannelT, TopicT
 
+from worker.consumer import InputTransport
 from worker.errors import ConfigError
 from worker.metrics import WorkerMetrics
 from worker.pipeline.options import PipelineOptions
@@ -141,6 +142,8 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         web_host=settings.web_host,
         autodiscover=False,
     )
+    # Our consumer keeps input partitions in order and without holes (worker/consumer.py).
+    app.transport = InputTransport(app.conf.broker_consumer, app)
     big_records = {"max.message.bytes": str(record_limit)}
     pages = app.topic(
         settings.topic_pages,

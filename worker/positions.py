@@ -1,63 +1,80 @@
-"""Where each input partition is: the last offset handled, skipped offsets, consumer lag.
+"""Which input record each partition may process next: in order, from its start, no holes.
 
-Faust can skip input records around a rebalance or the end of table recovery: records already
-drained into a stream buffer are dropped when flow control clears the buffers, the drain loop
-marks them read, and aiokafka's `seek_to_committed` does not rewind partitions whose committed
-offset is None or 0. Faust then even books the hole as a "gap" it may commit past. The agents
-therefore check that the offsets they handle are contiguous; when one is missing they seek the
-partition back to it (once per hole: a producer's transaction markers leave real holes, which
-must not make us loop). Anything handled twice is re-published identically.
+Pure bookkeeping (no I/O); `worker/consumer.py` applies it to Faust's consumer.
+
+    start_at(tp, offset)   the partition was sought to `offset` (its committed offset, or its
+                           earliest when nothing is committed): that record comes next
+    check(tp, offset)      ADMIT   offset is the next one: process it
+                           DROP    before the start is known, or already handled (a repeat)
+                           REWIND  a later offset: records went missing; seek back to
+                                   `rewind_to` and drop records until that one arrives
+    After a REWIND, if the first record read again is the same later offset, the offsets in
+    between do not exist (transaction markers, retention): ADMIT with `hole` = that range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aiokafka.partitioner import murmur2
-from faust.types import TP, ConsumerT
+from faust.types import TP
+
+
+class Verdict(enum.Enum):
+    """What to do with one input record."""
+
+    ADMIT = "admit"
+    DROP = "drop"
+    REWIND = "rewind"
+
+
+@dataclass(frozen=True)
+class Step:
+    """A verdict, with the offset to seek back to (REWIND) or a range found empty (ADMIT)."""
+
+    verdict: Verdict
+    rewind_to: int | None = None
+    hole: tuple[int, int] | None = None  # [start, end): offsets that do not exist
+
+
+ADMIT = Step(Verdict.ADMIT)
+DROP = Step(Verdict.DROP)
 
 
 class Positions:
-    """Last handled offset per input partition, and the holes already rewound."""
+    """The next offset to process per assigned input partition."""
 
     def __init__(self) -> None:
-        self.last: dict[TP, int] = {}
-        self._rewound: set[tuple[TP, int]] = set()
-        # Latest article fetch time the dedupe agent has handled: the sweep's notion of "now".
-        self.data_time: datetime | None = None
+        self.next: dict[TP, int] = {}
+        self._rewound: dict[TP, tuple[int, int]] = {}  # the hole we last sought back over
 
     def start_at(self, tp: TP, offset: int) -> None:
-        """The partition was (re)assigned: its next record should be `offset`."""
-        self.last[tp] = offset - 1
+        """The partition was sought to `offset`: its next record should be that one."""
+        self.next[tp] = offset
+        self._rewound.pop(tp, None)
 
-    def forget(self, keep: Iterable[TP]) -> None:
-        """Drop partitions no longer assigned."""
+    def forget(self, keep: Iterable[TP] = ()) -> None:
+        """Drop every partition not in `keep` (revoked, or waiting for its start position)."""
         kept = set(keep)
-        for tp in [tp for tp in self.last if tp not in kept]:
-            del self.last[tp]
+        for tp in [tp for tp in self.next if tp not in kept]:
+            del self.next[tp]
+            self._rewound.pop(tp, None)
 
-    def handled(self, tp: TP, offset: int) -> int | None:
-        """Record `offset` as handled; the first skipped offset if records were skipped."""
-        last = self.last.get(tp)
-        self.last[tp] = offset
-        if last is None or offset <= last + 1:
-            return None
-        hole = (tp, last + 1)
-        if hole in self._rewound:
-            return None  # rewound once already: a real hole (transaction markers)
-        self._rewound.add(hole)
-        return last + 1
-
-    def lag(self, consumer: ConsumerT, topics: set[str]) -> Iterator[tuple[str, int, int]]:
-        """(topic, partition, lag) for each assigned input partition with a known position."""
-        for tp in sorted(consumer.assignment()):
-            offset = self.last.get(tp)
-            if tp.topic not in topics or offset is None:
-                continue
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                yield tp.topic, tp.partition, max(0, int(highwater) - offset - 1)
+    def check(self, tp: TP, offset: int) -> Step:
+        """The verdict on the record at `offset`; an admitted offset counts as handled."""
+        expected = self.next.get(tp)
+        if expected is None or offset < expected:
+            return DROP
+        hole: tuple[int, int] | None = None
+        if offset > expected:
+            if self._rewound.get(tp) != (expected, offset):
+                self._rewound[tp] = (expected, offset)
+                return Step(Verdict.REWIND, rewind_to=expected)
+            hole = (expected, offset)  # read again from `expected`: `offset` still came first
+        self.next[tp] = offset + 1
+        return Step(Verdict.ADMIT, hole=hole) if hole else ADMIT
 
 
 def key_partition(key: bytes, partitions: int) -> int:

@@ -1,0 +1,226 @@
+"""Faust's Kafka consumer, made strict about input offsets: at-least-once, in order.
+
+faust-streaming 0.15.3 can skip and reorder input records around a rebalance or the end of
+table recovery (see faust-streaming #216, #221, #318; our kill -9 test lost pages and turned
+originals into duplicates of later pages):
+
+  * `on_recovery_completed` resumes the stream partitions, with flow active, before it awaits
+    `perform_seek`: records are fetched, drained into the stream buffers (and marked read)
+    and even processed; `flow_control.resume()` then clears the buffers;
+  * `perform_seek` uses aiokafka's `seek_to_committed`, which does not move partitions whose
+    committed offset is None or 0, so they carry on after the records just dropped;
+  * a record whose hand-off to a full stream buffer spans a seek still sets the read offset
+    once it is in, and the drain loop then drops the re-fetched records below it;
+  * jumps in read offsets are booked as acked "gaps", and `_new_offset` commits past a
+    one-offset hole, or any hole while nothing is committed yet.
+
+`InputConsumer` fixes this for every topic a stream acks (the agents' inputs):
+
+  perform_seek   every input partition starts at its committed offset, or its earliest one
+                 when nothing is committed; read offset, acks and gaps restart there, and
+                 each seek starts a new "epoch" for the partition
+  admit(msg)     the agents process a record only if it was fetched after its partition's
+                 latest seek and is the partition's next offset (worker/positions.py); a
+                 later offset seeks the partition back, and records are dropped until the
+                 missing one comes (order is kept)
+  ack / commit   only admitted records are booked; a commit only advances over consecutive
+                 booked offsets (and ranges found empty) from the committed offset
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+from weakref import WeakKeyDictionary, WeakSet
+
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP, Message
+from faust.types.transports import ConsumerT
+
+from worker.logs import fields
+from worker.positions import Positions, Verdict
+
+log = logging.getLogger(__name__)
+
+
+class InputConsumer(faust_aiokafka.Consumer):
+    """The aiokafka consumer with ordered, hole-free delivery of input partitions."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.positions = Positions()
+        self.rewinds = 0  # seeks back over records that went missing
+        self._inputs: set[TP] = set()  # assigned partitions of topics a stream acks
+        self._epoch: Counter[TP] = Counter()  # seeks so far, per partition
+        self._target: dict[TP, int] = {}  # where the latest seek put each partition
+        self._fetch_epoch: dict[TP, int] = {}  # epochs when the current batch was requested
+        self._message_epoch: WeakKeyDictionary[Message, int] = WeakKeyDictionary()
+        self._admitted: WeakSet[Message] = WeakSet()
+        self._holes: dict[TP, dict[int, int]] = {}  # offsets found empty: start -> end
+        self._draining: tuple[TP, int] | None = None  # the record the drain loop holds
+
+    def _is_input(self, topic: str) -> bool:
+        return bool(self.app.topics.acks_enabled_for(topic))
+
+    # --- where partitions start -----------------------------------------------------------
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        # Nothing is processed until perform_seek has placed the partition.
+        self._inputs = {tp for tp in assigned if self._is_input(tp.topic)}
+        self.positions.forget()
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self._inputs -= set(revoked)
+        self.positions.forget(self._inputs)
+        await super().on_partitions_revoked(revoked)
+
+    async def perform_seek(self) -> None:
+        """Seek input partitions to their committed offset, or their earliest when none."""
+        committed = await self.seek_to_committed()
+        inputs = {tp for tp in self.assignment() if self._is_input(tp.topic)}
+        fresh = [tp for tp in inputs if not committed.get(tp)]
+        earliest = await self.earliest_offsets(*fresh) if fresh else {}
+        for tp, offset in committed.items():  # other partitions: as Faust does
+            if tp not in inputs:
+                self._read_offset[tp] = offset if offset is not None and offset >= 0 else None
+                if offset is not None:
+                    self._committed_offset[tp] = offset or None
+        self._inputs = inputs
+        for tp in sorted(inputs):
+            start = committed.get(tp) or earliest.get(tp) or 0
+            await self._seek(tp, start)
+            self._moved(tp, start)
+            self._committed_offset[tp] = start
+            self._acked.pop(tp, None)
+            self._acked_index.pop(tp, None)
+            self._gap.pop(tp, None)
+            self._holes.pop(tp, None)
+            self.positions.start_at(tp, start)
+        if fresh:
+            log.info("%s never-committed input partitions start at their earliest offset",
+                     len(fresh))
+
+    async def seek(self, partition: TP, offset: int) -> None:
+        """Seek, and start a new epoch: records fetched before are stale."""
+        await super().seek(partition, offset)
+        self._moved(partition, offset)
+
+    def _moved(self, tp: TP, offset: int) -> None:
+        self._epoch[tp] += 1
+        self._target[tp] = offset
+        self._read_offset[tp] = offset
+
+    # --- fetching -------------------------------------------------------------------------
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        epochs = dict(self._epoch)  # as of the request: a seek meanwhile makes it stale
+        records = await super()._getmany(active_partitions, timeout)
+        self._fetch_epoch = epochs
+        return records
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        """Faust's getmany, tagging input records with the epoch they were fetched in."""
+        self._restore_read_offset()
+        async for tp, message in super().getmany(timeout):
+            if tp in self._inputs:
+                epoch = self._fetch_epoch.get(tp, 0)
+                self._message_epoch[message] = epoch
+                self._draining = (tp, epoch)
+            yield tp, message
+            self._restore_read_offset()
+
+    def _restore_read_offset(self) -> None:
+        # The drain loop has just set the read offset to the record it handed over; if that
+        # record was fetched before a seek that happened while it waited for buffer space,
+        # the seek's read offset must win, or the re-fetched records below it are dropped.
+        if self._draining is not None:
+            tp, epoch = self._draining
+            self._draining = None
+            if epoch != self._epoch[tp] and tp in self._target:
+                self._read_offset[tp] = self._target[tp]
+
+    # --- processing -----------------------------------------------------------------------
+
+    async def admit(self, message: Message) -> bool:
+        """Whether the agent may process `message` now (False: drop it, unbooked)."""
+        tp = message.tp
+        if tp not in self._inputs:  # not fetched by us (in-memory channels in tests)
+            self._admitted.add(message)
+            return True
+        if self._message_epoch.get(message) != self._epoch[tp]:
+            return False  # fetched before the partition's latest seek
+        step = self.positions.check(tp, message.offset)
+        if step.verdict is Verdict.REWIND:
+            assert step.rewind_to is not None  # noqa: S101 - REWIND always carries it
+            self.rewinds += 1
+            log.warning("input %s:%s skipped to %s; seeking back to %s", tp.topic,
+                        tp.partition, message.offset, step.rewind_to, extra=fields(
+                            "input.rewind", topic=tp.topic, partition=tp.partition,
+                            offset=step.rewind_to))
+            await self.seek(tp, step.rewind_to)
+            return False
+        if step.verdict is Verdict.DROP:
+            return False
+        if step.hole is not None:
+            start, end = step.hole
+            log.info("input %s:%s has no records %s..%s", tp.topic, tp.partition, start,
+                     end - 1)
+            self._holes.setdefault(tp, {})[start] = end
+        self._admitted.add(message)
+        return True
+
+    def ack(self, message: Message) -> bool:
+        """Book an admitted message as done; any other input message is let go unbooked."""
+        if self._is_input(message.topic) and message not in self._admitted:
+            message.acked = True
+            self._unacked_messages.discard(message)
+            return False
+        return bool(super().ack(message))
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        if not self._is_input(tp.topic):  # input holes are checked by admit(), not assumed
+            await super()._add_gap(tp, offset_from, offset_to)
+
+    def _new_offset(self, tp: TP) -> int | None:
+        committed = self._committed_offset[tp]
+        if tp not in self._inputs or committed is None:
+            result: int | None = super()._new_offset(tp)
+            return result
+        done = set(self._acked[tp])
+        holes = self._holes.get(tp, {})
+        offset = committed
+        while True:
+            if offset in done:
+                offset += 1
+            elif offset in holes:
+                offset = holes.pop(offset)
+            else:
+                break
+        if offset == committed:
+            return None
+        self._acked[tp] = sorted(o for o in done if o >= offset)
+        self._acked_index[tp] = {o for o in self._acked_index[tp] if o >= offset}
+        return offset
+
+    def lag(self) -> Iterable[tuple[str, int, int]]:
+        """(topic, partition, records not yet processed) per placed input partition."""
+        for tp in sorted(self._inputs):
+            offset = self.positions.next.get(tp)
+            highwater = self.highwater(tp)
+            if offset is not None and highwater is not None:
+                yield tp.topic, tp.partition, max(0, int(highwater) - offset)
+
+
+class InputTransport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport with the strict input consumer."""
+
+    Consumer = InputConsumer
+
+
+def input_consumer(consumer: ConsumerT) -> InputConsumer | None:
+    """The strict consumer, if the app runs one (not in in-memory tests)."""
+    return consumer if isinstance(consumer, InputConsumer) else None
+
