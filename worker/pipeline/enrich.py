@@ -1,6 +1,6 @@
 """Enrichment: language, entities, keywords, counts and hashes for the article event.
 
-Language: py3langid on the first ~600 characters, up to 4000 when unsure; the page's
+Language: py3langid on the first ~400 characters, up to 4000 when unsure; the page's
 `<html lang>` (normalised to ISO 639-1) wins only on near-ties and very short texts.
 SimHash: 64 bits over word 3-grams, numpy-vectorised, stable across processes.
 Keywords: the page's own when it declares any, else its most mentioned entity names.
@@ -28,7 +28,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 EXTRACTOR = {"name": "news-worker", "version": "0.1.0", "trafilatura": trafilatura.__version__}
 
 # Language: a first look at this many characters settles most pages; unsure pages get more.
-_LANG_FIRST, _LANG_MAX = 600, 4000
+_LANG_FIRST, _LANG_MAX = 400, 4000
 _LANG_SURE = 0.95  # probability of the best language that ends the first look
 _LANG_NEAR_TIE = 0.2  # the page's declared language wins when this close to the best
 _LANG_SHORT = 200  # below this many characters the declaration wins when plausible at all
