@@ -188,3 +188,38 @@ def test_html_field_without_markup_is_read_as_text() -> None:
     assert isinstance(result, Article) and not isinstance(result, Rejection)
     assert result.extractor["mode"] == "text"
     assert result.headline == GOLDEN[0].headline
+
+
+def test_byline_and_site_name_are_trimmed() -> None:
+    story = ("The council met on Tuesday and agreed the new budget for the harbour wall, which "
+             "engineers say could fail in a severe storm if repairs do not start this year.")
+    text = "\n\n".join([
+        "Home", "News", "Council agrees harbour budget",
+        "By Chaim Gartenberg @cgartenberg Nov 19, 2019, 7:53pm EST",
+        story, story.replace("Tuesday", "Monday"), story.replace("harbour", "port"),
+        "© 2019 Harbour Gazette Media, LLC. All rights reserved.",
+    ])
+    page = RawPage(url="https://news.example/a/1", fetched_at=datetime(2019, 12, 1, tzinfo=UTC),
+                   text=text)
+    extracted = extract_text(page, PipelineOptions())
+    assert extracted.headline == "Council agrees harbour budget"
+    assert extracted.authors == ("Chaim Gartenberg",)
+    assert extracted.published_at == datetime(2019, 11, 20, 0, 53, tzinfo=UTC)
+    assert extracted.site_name == "Harbour Gazette Media"
+    assert "Gartenberg" not in extracted.body and "©" not in extracted.body
+
+
+def test_a_name_beside_the_dateline_is_the_author() -> None:
+    story = ("Researchers said on Monday that the new vaccine had been tested on more than two "
+             "thousand volunteers in three countries, with no serious side effects reported.")
+    text = "\n".join([
+        "Vaccine trial reports results | Science Daily", "Menu", "Vaccine trial reports results",
+        "Louis Jacobson", "Updated on Monday, November 18th, 2019 at 5:03 p.m.", story,
+        story.replace("two", "three"), story.replace("Monday", "Tuesday"),
+    ])
+    page = RawPage(url="https://sciencedaily.example/a/1",
+                   fetched_at=datetime(2019, 12, 1, tzinfo=UTC), text=text)
+    extracted = extract_text(page, PipelineOptions())
+    assert extracted.authors == ("Louis Jacobson",)
+    assert extracted.site_name == "Science Daily"
+    assert extracted.modified_at == datetime(2019, 11, 18, 17, 3, tzinfo=UTC)  # no zone shown

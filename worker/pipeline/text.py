@@ -76,7 +76,7 @@ _INNER_BY = re.compile(r"(?:^|\s)(?:by|von|por|par)\s+(?P<name>[A-Z][^\d|]{2,60}
 _BY_ALONE = frozenset({"by", "von", "por", "par", "di", "oleh", "written by"})
 # Where a name in a byline ends: a handle, a date, a label.
 _NAME_STOP = re.compile(
-    r"\s(?:@\w|(?:on\s+|at\s+)?\d|(?:on\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|"
+    r"\s(?:@\w|(?:on|am|at)\s+\w+day\b|publiziert|(?:on\s+|at\s+)?\d|(?:on\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|"
     r"fri|sat|sun)[a-z]*\.?,?\s+\d|(?:updated|published|posted|last)\b).*$", re.IGNORECASE)
 _ROLE = re.compile(
     r"[\s,]+(?:(?:staff|senior|business|contributing|chief|deputy|managing|political|sports?|"
@@ -88,7 +88,10 @@ _NOT_NAME_WORDS = frozenset(
     "subscribe menu search opinion world business sport sports politics by image enlarge watched "
     "points browser buttons sharing accept article comments print email january february march "
     "april june july august september october november december monday tuesday wednesday "
-    "thursday friday saturday sunday".split())
+    "thursday friday saturday sunday jan feb mar apr jun jul aug sep sept oct nov dec".split())
+_GENERIC_HOSTS = frozenset({"news", "blog", "blogs", "home", "online", "web", "site", "mobile"})
+_COMPANY = re.compile(r",?\s+(?:LLC|Inc|Ltd|Limited|GmbH|AG|Corp|Corporation|S\.?A|plc)\.?$")
+_NOT_SITE = re.compile(r"\d|\b(?:all|rights|reserved|designed|powered|hosted|by)\b", re.IGNORECASE)
 _COPYRIGHT_NAME = re.compile(
     r"^(?:©|\(c\)|copyright)\s*(?:©|\(c\))?\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?)?[\s,]*"
     r"(?P<name>[^.|,©]{2,60}?)\s*(?:[.|,]|all rights|$)", re.IGNORECASE)
@@ -298,21 +301,22 @@ def _lone_name(line: _Line) -> str | None:
 
 
 def _site_name(lines: list[_Line], url: str, title: str | None) -> str | None:
-    """The site's name: a line naming the host, the title's decoration, or the copyright line."""
+    """The site's name: the title's decoration, a line naming the host, or the copyright line."""
+    named = site_name_from_title(title, url) if title else None
+    if named:
+        return named
     host = (urlsplit(url).hostname or "").removeprefix("www.")
     label = host.split(".")[0] if host else ""
     for line in lines:
         squashed = line.key.replace(" ", "")
-        if label and len(label) >= 3 and squashed in (label, host.replace(".", "")):
+        if len(label) >= 3 and label not in _GENERIC_HOSTS and squashed in (
+                label, host.replace(".", "")):
             return line.text
-    if title:
-        named = site_name_from_title(title, url)
-        if named:
-            return named
     for line in reversed(lines):
         match = _COPYRIGHT_NAME.match(line.text)
-        if match and not any(c.isdigit() for c in match.group("name")):
-            return match.group("name").strip()
+        name = _COMPANY.sub("", match.group("name")).strip() if match else ""
+        if name[:1].isupper() and len(name.split()) <= 5 and _NOT_SITE.search(name) is None:
+            return name
     return None
 
 
