@@ -66,6 +66,9 @@ def _is_boilerplate(text: str) -> bool:
         return True
     low = text.casefold()
     return any(hint in low for hint in _HINTS) and _BOILERPLATE_ANY.search(text) is not None
+
+
+# --- the header: bylines and the site's name ------------------------------------------------
 _BYLINE = re.compile(
     r"^(?:by|por|von|par|di|oleh|от|written by|words by|reporting by)\s*:?\s+(?P<name>\S.*)$",
     re.IGNORECASE,
@@ -76,8 +79,9 @@ _INNER_BY = re.compile(r"(?:^|\s)(?:by|von|por|par)\s+(?P<name>[A-Z][^\d|]{2,60}
 _BY_ALONE = frozenset({"by", "von", "por", "par", "di", "oleh", "written by"})
 # Where a name in a byline ends: a handle, a date, a label.
 _NAME_STOP = re.compile(
-    r"\s(?:@\w|(?:on|am|at)\s+\w+day\b|publiziert|(?:on\s+|at\s+)?\d|(?:on\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|"
-    r"fri|sat|sun)[a-z]*\.?,?\s+\d|(?:updated|published|posted|last)\b).*$", re.IGNORECASE)
+    r"\s(?:@\w|(?:on|am|at)\s+\w+day\b|publiziert|(?:on\s+|at\s+)?\d|"
+    r"(?:on\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)"
+    r"[a-z]*\.?,?\s+\d|(?:updated|published|posted|last)\b).*$", re.IGNORECASE)
 _ROLE = re.compile(
     r"[\s,]+(?:(?:staff|senior|business|contributing|chief|deputy|managing|political|sports?|"
     r"science|tech(?:nology)?|associate|executive|special|guest|foreign|national|health)\s+)*"
@@ -96,6 +100,7 @@ _COPYRIGHT_NAME = re.compile(
     r"^(?:©|\(c\)|copyright)\s*(?:©|\(c\))?\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?)?[\s,]*"
     r"(?P<name>[^.|,©]{2,60}?)\s*(?:[.|,]|all rights|$)", re.IGNORECASE)
 
+# --- the run: where comments begin, list headers ---------------------------------------------
 # Where the comments begin: the story never continues past these.
 _COMMENTS = re.compile(
     r"^[\[(]?\s*(?:\d+\s+(?:responses?|comments?|replies|reactions)\b|"
@@ -140,17 +145,18 @@ def _make_line(text: str, block: int = 0) -> _Line:
     return _Line(text, " ".join(words), weight, prose, furniture, block)
 
 
-SHORT_COST = 2.0
+# Line scores, tuned on the aeb-dev corpus rendered as text (tests/unit/test_text_corpus.py).
+PROSE_MIN = 12  # words: a prose line this long counts fully, a shorter one half
+SHORT_COST = 2.0  # a short non-prose line costs this plus SHORT_WORD_COST per word
 SHORT_WORD_COST = 0.5
-PROSE_MIN = 12
-COMMENT_COST = 1000.0
-REPEAT_COST = 2.0
-REPEAT_SHARE = 0.6
-COMMENTS_AFTER = 50.0
-SECTION_COST = 30.0
-ANCHOR_SHARE = 0.2
-LIST_ITEM_WORDS = 30
-DATE_COST = 10.0
+SECTION_COST = 30.0  # "More from ...", "Related": the story rarely goes on after them
+DATE_COST = 10.0  # a date line inside a run (teaser cards: title, author, date, lead)
+COMMENT_COST = 1000.0  # "12 Comments", "Leave a Reply"
+COMMENTS_AFTER = 50.0  # words of prose before a comments header ends the story
+REPEAT_COST = 2.0  # a long line said twice costs this plus its words...
+REPEAT_SHARE = 0.6  # ...unless more than this share of long lines repeat (a meal plan)
+ANCHOR_SHARE = 0.2  # a run after the headline wins unless under this share of the best
+LIST_ITEM_WORDS = 30  # longest item of a list the story announces ("Tour dates:")
 
 
 def _score(line: _Line) -> float:
@@ -438,12 +444,12 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
     # A dateline, the headline again or an image notice at the top of the run: what comes
     # before them is the standfirst, not the story.
     description, start = _split_standfirst(lines, start, end, set(date_lines), head_key)
-    if description is None and head_index is not None:
-        description = next((lines[i].text for i in range(head_index + 1, start)
-                            if i not in date_lines and lines[i].prose and lines[i].weight >= 8),
-                           None)
-    first = head_index if head_index is not None else low
-    authors = _find_authors(lines, first, min(start + 3, end), date_lines, head_index)
+    if description is None:
+        description = next((lines[i].text for i in range(max(head_index + 1, low), start)
+                            if i not in date_lines and lines[i].prose and lines[i].weight >= 8
+                            and not lines[i].furniture), None)
+    authors = _find_authors(lines, max(head_index, low), min(start + 3, end), date_lines,
+                            head_index)
     body_lines = _drop_link_runs(lines[start:end])
     body = "\n\n".join(line.text for line in body_lines if line.key != head_key)
     if not body:
