@@ -223,3 +223,21 @@ def test_a_name_beside_the_dateline_is_the_author() -> None:
     assert extracted.authors == ("Louis Jacobson",)
     assert extracted.site_name == "Science Daily"
     assert extracted.modified_at == datetime(2019, 11, 18, 17, 3, tzinfo=UTC)  # no zone shown
+
+
+def test_teaser_cards_after_a_list_header_end_the_story() -> None:
+    story = ("The harbour wall will be repaired over five years, the council said on Tuesday, "
+             "after engineers warned that parts of it could fail in a severe storm.")
+    cards: list[str] = []
+    for n, name in enumerate(["Ann Lee", "Bo Chan", "Cy Diaz", "Di Erb"] * 3):
+        lead = ("The ferry operator said on Monday that it would add more sailings to the "
+                f"islands at weekends from next spring, the {n}th change this year.")
+        cards += [f"Ferry operator adds sailings number {n}", name,
+                  f"Tuesday November {n + 10}, 2019", lead]
+    text = "\n".join(["Harbour wall to be repaired", story, story.replace("five", "six"),
+                      story.replace("Tuesday", "Monday"), "More from the Gazette", *cards])
+    page = RawPage(url="https://gazette.example/a/1",
+                   fetched_at=datetime(2019, 12, 1, tzinfo=UTC), text=text)
+    extracted = extract_text(page, PipelineOptions())
+    assert "ferry" not in extracted.body.casefold()
+    assert extracted.body.count("\n\n") == 2

@@ -355,6 +355,21 @@ def _list_end(lines: list[_Line], end: int) -> int:
     return end
 
 
+def _teasers_start(lines: list[_Line], scores: list[float], start: int, end: int) -> int:
+    """The end of the story when a list header ("More from ...") inside the run is followed by
+    teaser cards (their date lines give them away)."""
+    prose = 0.0
+    for index in range(start, end):
+        line = lines[index]
+        if prose >= COMMENTS_AFTER and scores[index] == -SECTION_COST:
+            dated = sum(1 for i in range(index + 1, end) if scores[i] == -DATE_COST)
+            if dated >= 2:
+                return index
+        if line.prose:
+            prose += line.weight
+    return end
+
+
 def _comments_start(lines: list[_Line]) -> int:
     """Where the readers' comments begin (after some prose), or the number of lines."""
     prose = 0.0
@@ -423,7 +438,7 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
         after = _densest_run(scores[anchor + 1 :], anchor + 1)
         if after[2] >= ANCHOR_SHARE * total and after[0] <= anchor + _HEADER_WINDOW:
             start, end, total = after
-    end = _list_end(lines, end)
+    end = _list_end(lines, _teasers_start(lines, scores, start, end))
     if end <= start:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the page text")
     title = lines[0].text
