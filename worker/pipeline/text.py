@@ -1,14 +1,15 @@
 """Plain-text pages (a page as a browser rendered it): line-level boilerplate removal.
 
-    lines -> score each line (prose +, menu/link/furniture -) -> densest run (max-sum segment)
-          -> header above it: headline, standfirst, byline, dateline -> body paragraphs
+    lines -> score each line (prose +, menu/link/furniture -) -> densest run (max-sum segment),
+          cut at comments and dated teaser cards -> header above it: headline, standfirst,
+          byline, dateline (dates.find_dateline), site name -> body paragraphs
 
 A rendered page is the story wrapped in site furniture: menus, trending and related lists,
-cookie and image notices, footers. Story lines are long and end like sentences; furniture
-lines are short, come in runs, or say what they are ("Trending", "© 2025", "Follow us").
-The story is the run of lines with the largest total score, so a few short lines inside it
-(subheadings, an ad label) are bridged while a menu of fifty links is not. Rules look at the
-shape of a line, never at a site name.
+cookie and image notices, comments, footers. Story lines are long and end like sentences;
+furniture lines are short, come in runs, repeat, or say what they are ("Trending", "© 2025",
+"Follow us"). The story is the run of lines with the largest total score, so a few short lines
+inside it (subheadings, an ad label) are bridged while a menu of fifty links is not. Rules look
+at the shape of a line, never at a site name.
 """
 
 from __future__ import annotations
