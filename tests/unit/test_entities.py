@@ -129,3 +129,19 @@ def test_person_of_an_organisation_and_weak_said_cues() -> None:
     assert found["Joneigh Khaldun"].type == "person"
     assert found["Michigan Department of Health"].type == "organization"
     assert "Ranking Member" not in found
+
+
+def test_and_between_organisations_and_people() -> None:
+    found = _by_name("Talks between Gannett and GateHouse Media ended. The deal involved the "
+                     "Department of Homeland Security and Alex Azar, a Washington-based Council "
+                     "said, and Sierra Nevada Corporation and SpaceX. Sarah Abernathy of the "
+                     "University of North Carolina spoke.")
+    assert found["GateHouse Media"].type == "organization"
+    assert found["Department of Homeland Security"].type == "organization"
+    assert found["Alex Azar"].type == "person"
+    assert found["Sierra Nevada Corporation"].type == "organization"
+    assert found["SpaceX"].type == "organization"
+    assert found["Sarah Abernathy"].type == "person"
+    assert found["University of North Carolina"].type == "organization"
+    assert not any(" and " in name for name in found)
+    assert "based Council" not in found

@@ -108,8 +108,8 @@ def _split_hyphens(tokens: list[str]) -> Iterator[list[str]]:
             *heads, last = parts
             if current:
                 yield current
-            yield from ([h] for h in heads if h)
-            current = [last] if last else []
+            yield from ([h] for h in heads if h[:1].isupper())
+            current = [last] if last[:1].isupper() else []  # "Washington-based Council"
         else:
             current.append(token)
     if current:
@@ -135,6 +135,20 @@ def _person_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
             return
     if tokens:
         yield " ".join(tokens), PERSON
+
+
+def _and_split(tokens: list[str]) -> int | None:
+    """Where "and"/"&" joins two names, or None when a known name spans it ("Bosnia and
+    Herzegovina", "Securities and Exchange Commission") or there is none."""
+    for k, token in enumerate(tokens):
+        if token not in ("and", "&"):
+            continue
+        spanned = any(_known(" ".join(tokens[i:j])) is not None
+                      for i in range(max(0, k - 4), k)
+                      for j in range(k + 2, min(len(tokens), k + 5) + 1))
+        if not spanned:
+            return k
+    return None
 
 
 def _typed_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
@@ -163,14 +177,19 @@ def _typed_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
     if known is not None:
         yield known
         return
-    if ("and" in tokens or "&" in tokens) and not any(t in ORG_WORDS for t in tokens):
-        # "Jeremy Corbyn and Boris Johnson": two names ("Securities and Exchange Commission"
-        # and "Bosnia and Herzegovina" stay whole: an organisation word, a gazetteer entry)
-        cut = tokens.index("and") if "and" in tokens else tokens.index("&")
+    cut = _and_split(tokens)
+    if cut is not None:  # "Jeremy Corbyn and Boris Johnson", "Gannett and GateHouse Media"
         yield from _typed_mentions(tokens[:cut], False)
         yield from _typed_mentions(tokens[cut + 1 :], said)
         return
     if len(tokens) >= 2 and any(t in ORG_WORDS for t in tokens):
+        brk = next((i for i, t in enumerate(tokens) if t in _NAME_BREAKS), None)
+        if (brk is not None and tokens[0] in GIVEN_NAMES
+                and not any(t in ORG_WORDS for t in tokens[:brk])):
+            # "Penelope Abernathy of the University of North Carolina": a person, then where
+            yield " ".join(tokens[:brk]), PERSON
+            yield from _typed_mentions(tokens[brk + 1 :], False)
+            return
         yield whole, ORGANIZATION
         return
     if len(tokens) >= 2 and tokens[-1] in PLACE_WORDS and tokens[0] not in DEMONYMS:

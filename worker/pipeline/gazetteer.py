@@ -26,7 +26,8 @@ def _words(data: str) -> frozenset[str]:
 PLACES = _table("""
 Afghanistan|Albania|Algeria|Andorra|Angola|Argentina|Armenia|Australia|Austria|Azerbaijan
 Bahamas|Bahrain|Bangladesh|Barbados|Belarus|Belgium|Belize|Benin|Bhutan|Bolivia|Bosnia
-Bosnia and Herzegovina|Botswana|Brazil|Brunei|Bulgaria|Burkina Faso|Burundi|Cambodia|Cameroon
+Bosnia and Herzegovina|Antigua and Barbuda
+Botswana|Brazil|Brunei|Bulgaria|Burkina Faso|Burundi|Cambodia|Cameroon
 Canada|Chad|Chile|China|Colombia|Congo|Costa Rica|Croatia|Cuba|Cyprus|Czech Republic|Czechia
 Denmark|Djibouti|Dominican Republic|Ecuador|Egypt|El Salvador|Eritrea|Estonia|Eswatini|Ethiopia
 Fiji|Finland|France|Gabon|Gambia|Georgia|Germany|Ghana|Greece|Guatemala|Guinea|Guyana|Haiti
@@ -83,8 +84,11 @@ World Health Organization|WHO=World Health Organization|IMF|International Moneta
 World Bank|WTO|World Trade Organization=WTO|OPEC|G7|G20|ASEAN|African Union|UNICEF|UNESCO
 Red Cross|Amnesty International|Human Rights Watch|Greenpeace|Interpol|Europol|IAEA
 European Commission|European Parliament|European Central Bank|ECB=European Central Bank
-Federal Reserve|Fed=Federal Reserve|Pentagon|White House|Kremlin|Congress|Senate|Supreme Court
-FBI|CIA|NSA|NASA|SEC|FDA|CDC|EPA|Downing Street|Parliament|Bundestag|Knesset|Duma
+Federal Reserve|Fed=Federal Reserve|Securities and Exchange Commission
+SEC=Securities and Exchange Commission
+Health and Human Services|Johnson & Johnson|Procter & Gamble|AT&T|Marks & Spencer
+Pentagon|White House|Kremlin|Congress|Senate|Supreme Court
+FBI|CIA|NSA|NASA|FDA|CDC|EPA|Downing Street|Parliament|Bundestag|Knesset|Duma
 Hamas|Hezbollah|Taliban|Houthis|Islamic State|ISIS=Islamic State|Al Qaeda|Wagner
 Google|Alphabet|Apple|Microsoft|Amazon|Meta|Facebook|Instagram|WhatsApp|Twitter|TikTok
 ByteDance|Tesla|SpaceX|Nvidia|Intel|AMD|IBM|Oracle|Samsung|Hyundai|LG|SK Hynix|Sony|Toyota
