@@ -145,3 +145,19 @@ def test_and_between_organisations_and_people() -> None:
     assert found["University of North Carolina"].type == "organization"
     assert not any(" and " in name for name in found)
     assert "based Council" not in found
+
+
+def test_titles_with_offices() -> None:
+    found = _by_name("Secretary of State Mike Pompeo met Founder of Ceres Robotics Inc staff. "
+                     "Director of Public Prosecution Eva Persson and NASA Administrator Jim "
+                     "Bridenstine spoke. President Trump and Zelenskyy talked; the General "
+                     "Manager declined. The Hollywood Reporter said the reporter left.")
+    assert found["Mike Pompeo"].type == "person"
+    assert found["Ceres Robotics Inc"].type == "organization"
+    assert found["Jim Bridenstine"].type == "person"
+    assert found["NASA"].type == "organization"
+    assert found["Trump"].type == "person"  # "Zelenskyy" has no cue of his own: left out
+    names = set(found)
+    assert not names & {"Robotics Inc", "State Mike Pompeo", "Trump and Zelenskyy", "Manager",
+                        "Administrator Jim Bridenstine", "Hollywood Reporter",
+                        "Public Prosecution Eva Persson"}

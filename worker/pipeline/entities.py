@@ -126,15 +126,25 @@ def _strip_connectors(tokens: list[str]) -> list[str]:
 
 
 def _person_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
-    """A name after a title: the person, then whatever follows "of"/"for" in the run."""
+    """A name after a title: the person, then whatever follows "of"/"for"/"and" in the run."""
+    while tokens and tokens[0] in DEMONYMS:
+        tokens = tokens[1:]
     for k, token in enumerate(tokens):
-        if token in _NAME_BREAKS:
-            if k:
-                yield " ".join(tokens[:k]), PERSON
+        if token in _NAME_BREAKS or token in ("and", "&"):
+            yield from _person_mentions(tokens[:k], False)
             yield from _typed_mentions(tokens[k + 1 :], said)
             return
     if tokens:
-        yield " ".join(tokens), PERSON
+        name = " ".join(tokens)
+        yield _known(name) or (name, PERSON)
+
+
+def _title_of(tokens: list[str], said: bool) -> Iterator[Mention]:
+    """After "<title> of": the office's place or body, then a person from a given name on."""
+    first = next((i for i, t in enumerate(tokens) if t in GIVEN_NAMES), None)
+    yield from _typed_mentions(tokens[:first], False)
+    if first is not None:
+        yield from _person_mentions(tokens[first:], said)
 
 
 def _and_split(tokens: list[str]) -> int | None:
@@ -163,8 +173,11 @@ def _typed_mentions(tokens: list[str], said: bool) -> Iterator[Mention]:
                                 len(names))]
             if any(t in ORG_WORDS for t in head):  # "Justice Department", "General Motors"
                 break
-            if len(names) > 2 and names[0] in _NAME_BREAKS:  # "Secretary of State Jane Doe"
-                names = names[2:]
+            if names[0] in _NAME_BREAKS:  # "Secretary of State Mike Pompeo", "Founder of X"
+                if k:
+                    yield from _typed_mentions(tokens[:k], False)
+                yield from _title_of(names[1:], said)
+                return
             if k:
                 yield from _typed_mentions(tokens[:k], False)
             yield from _person_mentions(_strip_connectors(names), said)
@@ -308,7 +321,7 @@ def _mentions(text: str) -> Iterator[Mention]:
         said = (" " in run or "\t" in run) and (
             _SAID_AFTER.match(text, match.end()) is not None
             or _SAID_BEFORE.search(text, max(0, start - 16), start) is not None
-        )
+        ) and not any(_is_common_word(w, text) for w in run.split()[1:])
         key = (run, opener, said)
         found = seen.get(key)
         if found is None:

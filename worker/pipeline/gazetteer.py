@@ -105,7 +105,7 @@ Bank Ministry Party Agency Council Committee Commission Association University C
 Department Authority Court Parliament Assembly Federation Union Organization Organisation
 Foundation Fund Board Bureau Administration Reserve Exchange Airlines Airways Motors
 Technologies Systems Network Networks Club FC Police Army Navy Force Forces Command Guard
-Coalition Laboratories Labs Pharmaceuticals Energy
+Coalition Laboratories Directorate Labs Pharmaceuticals Energy
 Media Press Times Post Journal Herald Tribune Gazette Telegraph Broadcasting Television Radio
 School Academy Hospital Church Office Service Services Senate Congress Cabinet Secretariat
 Industries Partners Capital Securities Insurance Investments Ventures Enterprises Studios
@@ -126,7 +126,7 @@ Queen Prince Princess Pope Cardinal Archbishop Bishop Rev Reverend Sheikh Emir S
 General Gen Lt Col Colonel Major Captain Capt Admiral Sergeant Sgt Commander Judge Justice
 Secretary Ambassador Chairman Chairwoman Chair Director Spokesman Spokeswoman Spokesperson
 Chief Executive CEO Founder Cofounder Co-founder Coach Officer Inspector Detective Deputy
-Lawmaker Councillor Councilman Leader
+Lawmaker Councillor Councilman Leader Administrator Manager Commissioner Attorney
 """)
 
 # Capitalised words that never start or are a name by themselves (sentence openers, months,
