@@ -161,3 +161,11 @@ def test_titles_with_offices() -> None:
     assert not names & {"Robotics Inc", "State Mike Pompeo", "Trump and Zelenskyy", "Manager",
                         "Administrator Jim Bridenstine", "Hollywood Reporter",
                         "Public Prosecution Eva Persson"}
+
+
+def test_place_names_that_are_also_given_names() -> None:
+    found = _by_name("Quarterback Jordan Smith visited Jordan, then Paris Hilton flew to Paris.")
+    assert found["Jordan Smith"].type == "person"
+    assert found["Jordan"].type == "place"
+    assert found["Paris Hilton"].type == "person"
+    assert found["Paris"].type == "place"

@@ -221,6 +221,13 @@ def _gazetteer_scan(tokens: list[str], said: bool) -> Iterator[Mention]:
             if known is not None:
                 yield from _untyped_mentions(rest, False)
                 rest = []
+                if j == i + 1 and tokens[i] in GIVEN_NAMES:  # "Jordan Smith", not Jordan
+                    end = i + 1
+                    while (end < min(len(tokens), i + 3) and _known(tokens[end]) is None
+                           and tokens[end] not in _CONNECTORS):
+                        end += 1
+                    if end > i + 1:
+                        known, j = (" ".join(tokens[i:end]), PERSON), end
                 yield known
                 i = j
                 break

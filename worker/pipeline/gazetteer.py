@@ -175,5 +175,6 @@ Jonathan Joseph Juan Julia Justin Kamala Karen Keir Kevin Kim Kristi Laura Linda
 Luis Marco Maria Marie Mark Martin Mary Matthew Michael Michelle Mike Mohammed Muhammad Nancy
 Narendra Nicolas Nikki Olaf Olivia Pablo Patrick Paul Peter Pete Rachel Richard Rishi Robert
 Ron Sam Samuel Sarah Scott Sergei Sergey Steve Steven Susan Thomas Tim Tom Tony Ursula Viktor
-Vladimir Volodymyr William Xi Yoon Marco Kristalina Recep Benjamin Giorgia Pedro Olena Anwar
+Vladimir Volodymyr William Xi Yoon Chad Jordan Georgia Victoria Florence Austin
+Madison Sydney Paris Marco Kristalina Recep Benjamin Giorgia Pedro Olena Anwar
 """)
