@@ -169,3 +169,26 @@ def test_place_names_that_are_also_given_names() -> None:
     assert found["Jordan"].type == "place"
     assert found["Paris Hilton"].type == "person"
     assert found["Paris"].type == "place"
+
+
+def test_seed_page_through_the_whole_pipeline() -> None:
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from worker.pipeline import PipelineOptions, process_page
+    from worker.pipeline.types import Article
+
+    if not SEED.is_file():
+        pytest.skip(f"seed page not present at {SEED}")
+    message = orjson.dumps({"url": "https://www.devdiscourse.com/article/seed",
+                            "text": SEED.read_text(encoding="utf-8"),
+                            "fetched_at": "2025-08-23T03:00:00Z"})
+    article = process_page(message, received_at=datetime(2025, 8, 23, 3, tzinfo=UTC),
+                           options=PipelineOptions())
+    assert isinstance(article, Article)
+    kinds = {e.name: e.type for e in article.entities}
+    assert kinds["Lee Jae Myung"] == kinds["Donald Trump"] == "person"
+    assert kinds["South Korea"] == kinds["North Korea"] == "place"
+    assert article.language == "en"
+    assert "Donald Trump" in article.keywords  # derived: the text declares none
