@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 
+from worker.pipeline import PipelineOptions, process_page
 from worker.pipeline.entities import find_entities
-from worker.pipeline.types import Entity
+from worker.pipeline.types import Article, Entity
 
 SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "000_2d4e089eaedf70ad.txt"
 
@@ -172,13 +175,6 @@ def test_place_names_that_are_also_given_names() -> None:
 
 
 def test_seed_page_through_the_whole_pipeline() -> None:
-    from datetime import UTC, datetime
-
-    import orjson
-
-    from worker.pipeline import PipelineOptions, process_page
-    from worker.pipeline.types import Article
-
     if not SEED.is_file():
         pytest.skip(f"seed page not present at {SEED}")
     message = orjson.dumps({"url": "https://www.devdiscourse.com/article/seed",
