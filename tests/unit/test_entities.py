@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from worker.pipeline import PipelineOptions, process_page
-from worker.pipeline.entities import find_entities
+from worker.pipeline.entities import MAX_CHARS, find_entities
 from worker.pipeline.types import Article, Entity
 
 SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "000_2d4e089eaedf70ad.txt"
@@ -188,3 +188,10 @@ def test_seed_page_through_the_whole_pipeline() -> None:
     assert kinds["South Korea"] == kinds["North Korea"] == "place"
     assert article.language == "en"
     assert "Donald Trump" in article.keywords  # derived: the text declares none
+
+
+def test_long_texts_are_read_up_to_the_limit() -> None:
+    filler = "nothing to see here " * (MAX_CHARS // 20)
+    found = _by_name("President Donald Trump spoke. " + filler + " Germany and France agreed.")
+    assert "Donald Trump" in found
+    assert "Germany" not in found  # beyond the limit

@@ -342,6 +342,8 @@ def find_entities(text: str) -> tuple[Entity, ...]:
     untyped: Counter[str] = Counter()
     if len(text) > MAX_CHARS:
         cut = text.rfind("\n", MAX_CHARS // 2, MAX_CHARS)
+        if cut < 0:
+            cut = text.rfind(" ", MAX_CHARS // 2, MAX_CHARS)
         text = text[: cut if cut > 0 else MAX_CHARS]
     for name, kind in _mentions(text):
         if kind is None:
