@@ -35,6 +35,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from weakref import WeakKeyDictionary, WeakSet
 
+from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 from faust.types.transports import ConsumerT
@@ -151,6 +152,8 @@ class InputConsumer(faust_aiokafka.Consumer):
             self._admitted.add(message)
             return True
         if self._message_epoch.get(message) != self._epoch[tp]:
+            log.debug("dropping %s:%s@%s: fetched before the partition's latest seek",
+                      tp.topic, tp.partition, message.offset)
             return False  # fetched before the partition's latest seek
         step = self.positions.check(tp, message.offset)
         if step.verdict is Verdict.REWIND:
@@ -160,9 +163,15 @@ class InputConsumer(faust_aiokafka.Consumer):
                         tp.partition, message.offset, step.rewind_to, extra=fields(
                             "input.rewind", topic=tp.topic, partition=tp.partition,
                             offset=step.rewind_to))
-            await self.seek(tp, step.rewind_to)
+            try:
+                await self.seek(tp, step.rewind_to)
+            except IllegalStateError:  # revoked meanwhile: its next owner starts it afresh
+                log.info("input %s:%s was revoked before it could be re-read", tp.topic,
+                         tp.partition)
             return False
         if step.verdict is Verdict.DROP:
+            log.debug("dropping %s:%s@%s: the next offset is %s", tp.topic, tp.partition,
+                      message.offset, self.positions.next.get(tp))
             return False
         if step.hole is not None:
             start, end = step.hole
