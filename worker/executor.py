@@ -8,9 +8,10 @@ with the worker) and one pipe. A page goes down the pipe, its result comes back;
 thread does the blocking send/receive so the event loop only awaits a future. When a page
 takes longer than `timeout`, the slot's process is killed (SIGKILL: a stuck C extension
 ignores anything gentler), the page becomes a `timeout` rejection, and a fresh process takes
-the slot. A process that dies by itself (segfault, OOM kill) is replaced and the page is
-tried once more in the new one; a second death rejects it as `internal_error`, so one
-poisonous page can never wedge a partition.
+the slot. A new process extracts one built-in page before it takes work, so its imports and
+language models never count against a real page's limit. A process that dies by itself
+(segfault, OOM kill) is replaced and the page is tried once more in the new one; a second
+death rejects it as `internal_error`, so one poisonous page can never wedge a partition.
 
 `processes=0` runs the pipeline in a worker thread instead (development and tests): a page
 that overruns is rejected the same way, but its thread cannot be killed and runs on.
@@ -24,10 +25,12 @@ import multiprocessing
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
+
+import orjson
 
 from worker.errors import PageRejected, RejectReason
 from worker.pipeline import PipelineOptions, process_page
@@ -38,6 +41,18 @@ log = logging.getLogger(__name__)
 
 Result = Article | Rejection
 _Job = tuple[bytes, datetime, Source]
+_READY_WITHIN = 60.0  # seconds a new extraction process may take to import and warm up
+_WARM_UP_AT = datetime(2025, 1, 1, tzinfo=UTC)
+# An article the process extracts once at start-up: the lazy imports and language models
+# cost about a second, which must not count against the first real page's time limit.
+_WARM_UP = orjson.dumps({
+    "url": "https://warm-up.invalid/news/2025/01/01/harbour",
+    "html": "<html lang=en><head><title>Harbour wall repairs begin</title></head><body><h1>"
+            "Harbour wall repairs begin</h1>" + "<p>The council said on Tuesday that work "
+            "on the ageing sea wall would start in May, after months of debate about how to "
+            "pay for it, and that the ferry terminal would stay open during the repairs.</p>"
+            * 4 + "</body></html>",
+})
 
 
 def _child_main(conn: Connection, options: PipelineOptions) -> None:
@@ -46,6 +61,8 @@ def _child_main(conn: Connection, options: PipelineOptions) -> None:
     # whole process group must not kill a page half-way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    process_page(_WARM_UP, received_at=_WARM_UP_AT, options=options)
+    conn.send("ready")
     while True:
         try:
             message, received_at, source = conn.recv()
@@ -68,6 +85,7 @@ class _Slot:
         self._options = options
         self.process: BaseProcess | None = None
         self.conn: Connection | None = None
+        self._warming = False  # its "ready" message is still to be read
 
     def start(self) -> None:
         parent, child = self._ctx.Pipe(duplex=True)
@@ -77,11 +95,23 @@ class _Slot:
         process.start()
         child.close()
         self.process, self.conn = process, parent
+        # Wait (off the event loop) until it has warmed up; if that is slow, the first page
+        # waits for the "ready" instead (in roundtrip).
+        self._warming = True
+        try:
+            if parent.poll(_READY_WITHIN):
+                parent.recv()
+                self._warming = False
+        except (EOFError, OSError):
+            pass  # died while starting: the first page finds out and replaces it
 
     def roundtrip(self, job: _Job) -> tuple[Result, float]:
         """Blocking: send one page, wait for its result (runs in a helper thread)."""
         assert self.conn is not None  # noqa: S101 - start() always runs first
         try:
+            if self._warming:
+                self.conn.recv()
+                self._warming = False
             self.conn.send(job)
             result: tuple[Result, float] = self.conn.recv()
         except (EOFError, OSError) as exc:
