@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 import orjson
@@ -197,6 +197,37 @@ def build_handler(settings: Settings, stream: IO[str] | None = None) -> logging.
     return handler
 
 
+class RepeatLimiter(logging.Filter):
+    """At most `burst` records per (logger, message template) per `window` seconds from the
+    Kafka client; the next one let through says how many were dropped (`suppressed`).
+
+    During a broker outage aiokafka logs each failed reconnect, about 4000 lines a second.
+    """
+
+    def __init__(self, prefix: str = "aiokafka", burst: int = 5, window: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.prefix, self.burst, self.window, self.clock = prefix, burst, window, clock
+        self._seen: dict[tuple[str, str], list[float]] = {}  # [window start, count, dropped]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.prefix):
+            return True
+        now = self.clock()
+        key = (record.name, str(record.msg))
+        state = self._seen.setdefault(key, [now, 0.0, 0.0])
+        if now - state[0] >= self.window:
+            dropped = int(state[2])
+            state[:] = [now, 0.0, 0.0]
+            if dropped:
+                record.suppressed = dropped
+        state[1] += 1
+        if state[1] > self.burst:
+            state[2] += 1
+            return False
+        return True
+
+
 def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
     """Route every logger (ours, Faust's, aiokafka's, warnings) through one handler.
 
@@ -204,6 +235,7 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
     start it with `override_logging=False` after calling this.
     """
     handler = build_handler(settings, stream)
+    handler.addFilter(RepeatLimiter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -10,7 +10,14 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
-from worker.logs import MASK, MAX_MESSAGE, configure_logging, fields, use_json
+from worker.logs import (
+    MASK,
+    MAX_MESSAGE,
+    RepeatLimiter,
+    configure_logging,
+    fields,
+    use_json,
+)
 from worker.settings import Settings
 
 
@@ -156,3 +163,18 @@ def test_configure_replaces_existing_handlers() -> None:
     logging.getLogger("x").error("once")
     assert first.getvalue() == ""
     assert len(_lines(second)) == 1
+
+
+def test_kafka_client_repeats_are_limited_and_counted() -> None:
+    clock = [100.0]
+    limiter = RepeatLimiter(burst=2, window=10.0, clock=lambda: clock[0])
+
+    def record(name: str = "aiokafka") -> logging.LogRecord:
+        return logging.makeLogRecord({"name": name, "msg": "Unable connect to node %s",
+                                      "args": (1,)})
+
+    assert [limiter.filter(record()) for _ in range(5)] == [True, True, False, False, False]
+    assert all(limiter.filter(record("worker.agents")) for _ in range(5))  # ours: never
+    clock[0] += 10.0
+    first = record()
+    assert limiter.filter(first) and first.suppressed == 3  # type: ignore[attr-defined]
