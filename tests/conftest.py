@@ -12,14 +12,11 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tools.kafka.localkafka import LocalKafka
 from tools.kafka.topics import create_topics as _create_topics
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 @pytest.fixture(autouse=True)

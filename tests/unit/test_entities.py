@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
 import pytest
 
+from tests.shared_data import SEED
 from worker.pipeline import PipelineOptions, process_page
 from worker.pipeline.entities import MAX_CHARS, find_entities
 from worker.pipeline.types import Article, Entity
-
-SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "000_2d4e089eaedf70ad.txt"
 
 
 def _by_name(text: str) -> dict[str, Entity]:

@@ -6,15 +6,14 @@ Read from ../shared/seed (never copied into the repository); skips when it is ab
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from tests.factories import message
+from tests.shared_data import SEED
 from worker.pipeline import PipelineOptions, process_page
 from worker.pipeline.types import Article
 
-SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "000_2d4e089eaedf70ad.txt"
 URL = "https://www.devdiscourse.com/article/politics/3089123-tensions-in-the-peninsula-us-south-korea"
 
 

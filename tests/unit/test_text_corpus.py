@@ -9,35 +9,23 @@ raw-page message with a `text` field. The scorer's functions are imported from
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 from datetime import UTC, datetime
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from tests.factories import message
+from tests.shared_data import CORPUS, load_scorer
 from worker.pipeline import PipelineOptions, process_page
 from worker.pipeline.types import Article
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "aeb-dev"
 pytestmark = pytest.mark.corpus
 
-
-def _scorer() -> ModuleType:
-    if not (CORPUS / "eval_extract.py").exists():
-        pytest.skip(f"corpus not present at {CORPUS}")
-    spec = importlib.util.spec_from_file_location("eval_extract", CORPUS / "eval_extract.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, object]:
-    scorer = _scorer()
+    scorer = load_scorer()
     html_text = pytest.importorskip("html_text")
     truth = json.loads((CORPUS / "ground-truth.json").read_text("utf-8"))
     rows, rejected = [], []
