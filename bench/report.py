@@ -122,6 +122,8 @@ def write_documents(ctx: Context, sections: list[Any]) -> tuple[Path, Path]:
         note = "**Quick run (small samples): these numbers are for development only.**"
         report += [note, ""]
         summary += [note, ""]
+    # The targets table goes right after the preamble, before the first section.
+    report_head, summary_head = len(report), len(summary)
     for module in sections:
         data = load_section(ctx, module.NAME)
         report.append(f"## {module.TITLE}")
@@ -143,8 +145,8 @@ def write_documents(ctx: Context, sections: list[Any]) -> tuple[Path, Path]:
 
     checks = targets.render({m.NAME: load_section(ctx, m.NAME) for m in sections})
     block = ["## Targets from the issues", "", checks, ""]
-    report[4:4] = block
-    summary[6:6] = block
+    report[report_head:report_head] = block
+    summary[summary_head:summary_head] = block
     report_path = ctx.path("REPORT.md")
     report_path.write_text("\n".join(report))
     summary_path = ctx.path("SUMMARY.md")
