@@ -10,15 +10,17 @@ originals into duplicates of later pages):
   * `perform_seek` uses aiokafka's `seek_to_committed`, which does not move partitions whose
     committed offset is None or 0, so they carry on after the records just dropped;
   * a record whose hand-off to a full stream buffer spans a seek still sets the read offset
-    once it is in, and the drain loop then drops the re-fetched records below it;
+    once it is in, and the drain loop then drops the re-fetched records below it (the drain
+    loop's read-offset filter is off for input partitions: `admit` decides instead);
   * jumps in read offsets are booked as acked "gaps", and `_new_offset` commits past a
     one-offset hole, or any hole while nothing is committed yet.
 
 `InputConsumer` fixes this for every topic a stream acks (the agents' inputs):
 
   perform_seek   every input partition starts at its committed offset, or its earliest one
-                 when nothing is committed; read offset, acks and gaps restart there, and
-                 each seek starts a new "epoch" for the partition
+                 when nothing is committed; acks and gaps restart there. Input seeks run on
+                 the consumer thread, where each starts a new "epoch" of the partition, and
+                 every fetched batch is stamped there with the epochs it was collected in
   admit(msg)     the agents process a record only if it was fetched after its partition's
                  latest seek and is the partition's next offset (worker/positions.py); a
                  later offset seeks the partition back, and records are dropped until the
@@ -30,9 +32,9 @@ originals into duplicates of later pages):
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, cast
 from weakref import WeakKeyDictionary, WeakSet
 
 from aiokafka.errors import IllegalStateError
@@ -54,13 +56,17 @@ class InputConsumer(faust_aiokafka.Consumer):
         self.positions = Positions()
         self.rewinds = 0  # seeks back over records that went missing
         self._inputs: set[TP] = set()  # assigned partitions of topics a stream acks
-        self._epoch: Counter[TP] = Counter()  # seeks so far, per partition
-        self._target: dict[TP, int] = {}  # where the latest seek put each partition
-        self._fetch_epoch: dict[TP, int] = {}  # epochs when the current batch was requested
+        # Seeks so far per partition (written on the consumer thread, with the seek), and the
+        # epochs the latest batch was collected in (stamped there too).
+        self._epoch: Counter[TP] = Counter()
+        self._fetch_epoch: dict[TP, int] = {}
         self._message_epoch: WeakKeyDictionary[Message, int] = WeakKeyDictionary()
         self._admitted: WeakSet[Message] = WeakSet()
         self._holes: dict[TP, dict[int, int]] = {}  # offsets found empty: start -> end
-        self._draining: tuple[TP, int] | None = None  # the record the drain loop holds
+        self._read_offset = _ReadOffsets(self._is_input)
+
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _InputConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def _is_input(self, topic: str) -> bool:
         return bool(self.app.topics.acks_enabled_for(topic))
@@ -92,56 +98,34 @@ class InputConsumer(faust_aiokafka.Consumer):
         self._inputs = inputs
         for tp in sorted(inputs):
             start = committed.get(tp) or earliest.get(tp) or 0
-            await self._seek(tp, start)
-            self._moved(tp, start)
             self._committed_offset[tp] = start
             self._acked.pop(tp, None)
             self._acked_index.pop(tp, None)
             self._gap.pop(tp, None)
             self._holes.pop(tp, None)
             self.positions.start_at(tp, start)
+            await self.seek(tp, start)
         if fresh:
             log.info("%s never-committed input partitions start at their earliest offset",
                      len(fresh))
 
     async def seek(self, partition: TP, offset: int) -> None:
-        """Seek, and start a new epoch: records fetched before are stale."""
-        await super().seek(partition, offset)
-        self._moved(partition, offset)
-
-    def _moved(self, tp: TP, offset: int) -> None:
-        self._epoch[tp] += 1
-        self._target[tp] = offset
-        self._read_offset[tp] = offset
+        """Seek; for an input partition, start a new epoch: records collected before are stale."""
+        if not self._is_input(partition.topic):
+            await super().seek(partition, offset)
+            return
+        thread = self._thread
+        assert isinstance(thread, _InputConsumerThread)  # noqa: S101 - see _new_consumer_thread
+        await thread.seek_input(partition, offset)
 
     # --- fetching -------------------------------------------------------------------------
 
-    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
-        epochs = dict(self._epoch)  # as of the request: a seek meanwhile makes it stale
-        records = await super()._getmany(active_partitions, timeout)
-        self._fetch_epoch = epochs
-        return records
-
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
-        """Faust's getmany, tagging input records with the epoch they were fetched in."""
-        self._restore_read_offset()
+        """Faust's getmany, tagging input records with the epoch they were collected in."""
         async for tp, message in super().getmany(timeout):
             if tp in self._inputs:
-                epoch = self._fetch_epoch.get(tp, 0)
-                self._message_epoch[message] = epoch
-                self._draining = (tp, epoch)
+                self._message_epoch[message] = self._fetch_epoch.get(tp, 0)
             yield tp, message
-            self._restore_read_offset()
-
-    def _restore_read_offset(self) -> None:
-        # The drain loop has just set the read offset to the record it handed over; if that
-        # record was fetched before a seek that happened while it waited for buffer space,
-        # the seek's read offset must win, or the re-fetched records below it are dropped.
-        if self._draining is not None:
-            tp, epoch = self._draining
-            self._draining = None
-            if epoch != self._epoch[tp] and tp in self._target:
-                self._read_offset[tp] = self._target[tp]
 
     # --- processing -----------------------------------------------------------------------
 
@@ -152,6 +136,7 @@ class InputConsumer(faust_aiokafka.Consumer):
             self._admitted.add(message)
             return True
         if self._message_epoch.get(message) != self._epoch[tp]:
+            # Collected before the partition's latest seek, which re-reads from there.
             log.debug("dropping %s:%s@%s: fetched before the partition's latest seek",
                       tp.topic, tp.partition, message.offset)
             return False  # fetched before the partition's latest seek
@@ -221,6 +206,47 @@ class InputConsumer(faust_aiokafka.Consumer):
             highwater = self.highwater(tp)
             if offset is not None and highwater is not None:
                 yield tp.topic, tp.partition, max(0, int(highwater) - offset)
+
+
+class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """The aiokafka consumer's thread: input seeks and batch stamps happen here, in order."""
+
+    async def seek_input(self, tp: TP, offset: int) -> None:
+        """Seek an input partition and start its next epoch, on the consumer thread."""
+        await self.call_thread(self._seek_input, tp, offset)
+
+    async def _seek_input(self, tp: TP, offset: int) -> None:
+        self._ensure_consumer().seek(faust_aiokafka.ensure_aiokafka_TP(tp), offset)
+        self._owner._epoch[tp] += 1
+
+    async def _fetch_records(self, consumer: Any, active_partitions: set[TP],
+                             timeout: float | None = None,
+                             max_records: int | None = None) -> Any:
+        records = await super()._fetch_records(consumer, active_partitions, timeout=timeout,
+                                               max_records=max_records)
+        # No await since aiokafka collected them: no seek on this thread came in between.
+        self._owner._fetch_epoch = dict(self._owner._epoch)
+        return records
+
+    @property
+    def _owner(self) -> InputConsumer:
+        return cast(InputConsumer, self.consumer)
+
+
+class _ReadOffsets(defaultdict[TP, int | None]):
+    """Faust's read offsets, always None for input partitions.
+
+    Faust's drain loop drops a record below the partition's read offset; a stale record
+    handed over after a seek raises it and the re-fetched records below are dropped. For
+    input partitions `InputConsumer.admit` does the filtering, exactly.
+    """
+
+    def __init__(self, is_input: Callable[[str], bool]) -> None:
+        super().__init__(lambda: None)
+        self._is_input = is_input
+
+    def __setitem__(self, tp: TP, offset: int | None) -> None:
+        super().__setitem__(tp, None if self._is_input(tp.topic) else offset)
 
 
 class InputTransport(faust_aiokafka.Transport):
