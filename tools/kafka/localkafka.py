@@ -19,6 +19,8 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.kafka import jars, probe
@@ -75,6 +77,30 @@ def _set_parent_death_signal() -> None:
     libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
+@dataclass(frozen=True)
+class SecureListener:
+    """A SASL_SSL listener (SASL/PLAIN users, TLS from a PKCS12 keystore) beside PLAINTEXT.
+
+    For tests of the clients' security settings against a real broker; the PLAINTEXT listener
+    stays, so the test can set up topics and check results without credentials.
+    """
+
+    keystore: Path
+    keystore_password: str
+    users: Mapping[str, str] = field(default_factory=dict)  # user name -> password
+    port: int | None = None
+
+
+def _jaas_plain(users: Mapping[str, str]) -> str:
+    # Inter-broker traffic stays on PLAINTEXT, so the broker's own login is never used, but
+    # PlainLoginModule requires one.
+    entries = " ".join(f'user_{name}="{password}"' for name, password in users.items())
+    return (
+        'org.apache.kafka.common.security.plain.PlainLoginModule required '
+        f'username="broker" password="broker-secret" user_broker="broker-secret" {entries};'
+    )
+
+
 class LocalKafka:
     """One local KRaft broker+controller; `start()`, `stop()`, `kill()`, `restart()`."""
 
@@ -88,6 +114,7 @@ class LocalKafka:
         host: str = "127.0.0.1",
         heap: str = "1g",
         die_with_parent: bool = False,
+        secure: SecureListener | None = None,
     ) -> None:
         self.run_dir = Path(run_dir).resolve()
         self.version = version or kafka_version()
@@ -99,6 +126,10 @@ class LocalKafka:
         self.controller_port = (
             controller_port if controller_port is not None else probe.free_port(host)
         )
+        self.secure = secure
+        self.secure_port = (
+            (secure.port or probe.free_port(host)) if secure is not None else None
+        )
         self._proc: subprocess.Popen[bytes] | None = None
 
     # --- paths ---------------------------------------------------------------------
@@ -106,6 +137,13 @@ class LocalKafka:
     def bootstrap(self) -> str:
         """Bootstrap servers string for clients, e.g. "127.0.0.1:9092"."""
         return f"{self.host}:{self.port}"
+
+    @property
+    def secure_bootstrap(self) -> str:
+        """Bootstrap servers of the SASL_SSL listener (only with `secure=`)."""
+        if self.secure_port is None:
+            raise KafkaSetupError("this broker has no SASL_SSL listener")
+        return f"{self.host}:{self.secure_port}"
 
     @property
     def data_dir(self) -> Path:
@@ -270,6 +308,19 @@ class LocalKafka:
             "num.io.threads": "4",
             "log.retention.hours": "24",
         }
+        if self.secure is not None:
+            secure = f"SASL_SSL://{h}:{self.secure_port}"
+            settings["listeners"] += "," + secure
+            settings["advertised.listeners"] += "," + secure
+            settings["listener.security.protocol.map"] += ",SASL_SSL:SASL_SSL"
+            settings.update({
+                "sasl.enabled.mechanisms": "PLAIN",
+                "listener.name.sasl_ssl.plain.sasl.jaas.config": _jaas_plain(self.secure.users),
+                "ssl.keystore.type": "PKCS12",
+                "ssl.keystore.location": str(self.secure.keystore),
+                "ssl.keystore.password": self.secure.keystore_password,
+                "ssl.key.password": self.secure.keystore_password,
+            })
         self.config_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
 
     def _format_storage(self, lib: Path) -> None:
