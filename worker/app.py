@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-from aiokafka.helpers import create_ssl_context
 from faust.types import ChannelT, TopicT
 
 from worker.consumer import InputTransport
-from worker.errors import ConfigError
+from worker.kafka_client import client_options
 from worker.metrics import WorkerMetrics
 from worker.pipeline.options import PipelineOptions
 from worker.settings import Settings
@@ -70,29 +69,18 @@ def max_record_bytes(settings: Settings) -> int:
 
 
 def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
-    """Faust credentials for the configured Kafka security protocol (None for PLAINTEXT)."""
-    protocol = settings.kafka_security_protocol
-    context: ssl.SSLContext | None = None
-    if protocol.endswith("SSL"):
-        try:
-            context = create_ssl_context(
-                cafile=settings.kafka_ssl_cafile,
-                certfile=settings.kafka_ssl_certfile,
-                keyfile=settings.kafka_ssl_keyfile,
-            )
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"cannot load the Kafka TLS files: {exc}") from None
-    if protocol.startswith("SASL"):
-        if not settings.kafka_sasl_username or settings.kafka_sasl_password is None:
-            raise ConfigError(
-                "NEWS_KAFKA_SASL_USERNAME and NEWS_KAFKA_SASL_PASSWORD are required with "
-                f"NEWS_KAFKA_SECURITY_PROTOCOL={protocol}"
-            )
+    """Faust credentials for the configured Kafka security protocol (None for PLAINTEXT).
+
+    Built from the same options the tools use, so the worker and the tools cannot disagree.
+    """
+    options = client_options(settings)
+    context: ssl.SSLContext | None = options.get("ssl_context")
+    if "sasl_mechanism" in options:
         return faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=settings.kafka_sasl_password.get_secret_value(),
+            username=options["sasl_plain_username"],
+            password=options["sasl_plain_password"],
             ssl_context=context,
-            mechanism=settings.kafka_sasl_mechanism,
+            mechanism=options["sasl_mechanism"],
         )
     if context is not None:
         return faust.SSLCredentials(context)
