@@ -1,0 +1,99 @@
+"""docker-compose.yml, Dockerfile and .dockerignore agree with each other and with the settings.
+
+No Docker engine runs here: the compose file is parsed with PyYAML when it is installed (the
+test skips otherwise; it is not a dependency), the Dockerfile is read as text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from worker.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULTS = {name: field.default for name, field in Settings.model_fields.items()}
+TOPICS = [DEFAULTS[name] for name in
+          ("topic_pages", "topic_articles", "topic_duplicates", "topic_rejected")]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    yaml = pytest.importorskip("yaml", reason="PyYAML not installed (pip install pyyaml)")
+    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    lines = [line.strip() for line in text.splitlines()]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1])
+            for line in lines if line and not line.startswith("#")]
+
+
+def test_services_and_their_order(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert {"kafka", "topics", "worker"} <= set(services)
+    assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert services["worker"]["depends_on"]["topics"]["condition"] == (
+        "service_completed_successfully")
+
+
+def test_kafka_is_a_single_kraft_node_with_a_healthcheck(compose: dict[str, Any]) -> None:
+    kafka = compose["services"]["kafka"]
+    assert re.fullmatch(r"apache/kafka:3\.9\.\d+", kafka["image"])
+    env = kafka["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].startswith(f"{env['KAFKA_NODE_ID']}@")
+    assert "test" in kafka["healthcheck"]
+
+
+def test_topics_service_creates_the_worker_topics(compose: dict[str, Any]) -> None:
+    topics = compose["services"]["topics"]
+    assert topics["image"] == compose["services"]["kafka"]["image"]
+    script = " ".join(topics["command"]) + " " + " ".join(topics.get("entrypoint", []))
+    assert "/opt/kafka/bin/kafka-topics.sh" in script
+    for name in TOPICS:
+        assert name in script
+    assert "--partitions 4" in script
+
+
+def test_worker_builds_from_the_dockerfile_and_reaches_the_broker(
+    compose: dict[str, Any],
+) -> None:
+    worker = compose["services"]["worker"]
+    assert worker["build"]["dockerfile"] == "Dockerfile"
+    assert (ROOT / worker["build"]["context"] / "Dockerfile").exists()
+    env = worker["environment"]
+    advertised = compose["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert env["NEWS_KAFKA_BOOTSTRAP"] in advertised
+    assert env["NEWS_WEB_HOST"] == "0.0.0.0"  # noqa: S104 -- a container must listen outside
+    assert "/healthz" in " ".join(worker["healthcheck"]["test"])
+    assert f":{env['NEWS_WEB_PORT']}/healthz" in " ".join(worker["healthcheck"]["test"])
+    # Every NEWS_* name the compose file sets is a real setting.
+    for name in env:
+        assert name.removeprefix("NEWS_").lower() in DEFAULTS, name
+
+
+def test_dockerfile_runs_the_worker_as_a_non_root_user() -> None:
+    instructions = dockerfile_instructions()
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+    users = [args for op, args in instructions if op == "USER"]
+    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    assert [args for op, args in instructions if op == "CMD"][-1] == '["news-worker", "worker"]'
+    assert f"{DEFAULTS['web_port']}" in " ".join(a for op, a in instructions if op == "EXPOSE")
+    assert any(op == "VOLUME" for op, _ in instructions)
+
+
+def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".git", ".venv", ".kafka"} <= ignored
+    assert "bench" in ignored or "bench/results" in ignored
+    # ...but not what the Dockerfile copies.
+    for name in ("worker", "pyproject.toml", "README.md", "schemas", "examples"):
+        assert name not in ignored
