@@ -4,8 +4,8 @@
 
 1. a Kafka broker of its own (state in `.kafka/demo/`, wiped first) on KAFKA_PORT when that
    port is free, else on a free port; the four topics with 4 partitions each;
-2. `news-worker worker` with its state and log in a temporary directory and its web port on a
-   free port; waits for `/readyz`;
+2. `news-worker worker` with its state in a temporary directory, its log in
+   `.kafka/demo/worker.log` and its web port on a free port; waits for `/readyz`;
 3. `news-worker replay examples/pages.jsonl`;
 4. `news-worker tail` of articles, duplicates and rejections until every page is accounted for;
 5. SIGTERM to the worker, then the broker stopped: in a `finally`, so Ctrl-C, SIGTERM and errors
@@ -149,6 +149,7 @@ def run(env: dict[str, str], tmp: Path) -> None:
         print(f"stopping a broker left by an earlier demo (pid {stale.pid})")
         stale.stop()
     shutil.rmtree(RUN_DIR / "data", ignore_errors=True)  # every demo starts from empty topics
+    (RUN_DIR / "kafka.log").unlink(missing_ok=True)  # and with the log of this run only
     broker = LocalKafka(RUN_DIR, port=pick_port(os.environ.get("KAFKA_PORT")),
                         controller_port=probe.free_port(HOST), heap="512m")
     t0 = time.monotonic()
@@ -179,7 +180,7 @@ def run_worker(cli: str, env: dict[str, str], tmp: Path, n_pages: int,
         "NEWS_LOG_FORMAT": "console",
         "NEWS_LOG_LEVEL": "INFO",
     })
-    log = tmp / "worker.log"
+    log = RUN_DIR / "worker.log"  # kept after the demo (the temp dir is not), for a look
     say("2/5 starting news-worker worker")
     t0 = time.monotonic()
     with log.open("wb") as log_file:
@@ -190,7 +191,7 @@ def run_worker(cli: str, env: dict[str, str], tmp: Path, n_pages: int,
     try:
         waited = wait_ready(worker, web_port, log)
         print(f"worker pid {worker.pid} ready after {waited:.1f}s "
-              f"(http://{HOST}:{web_port}/readyz; log {log})")
+              f"(http://{HOST}:{web_port}/readyz; log {log.relative_to(REPO)})")
 
         say(f"3/5 replaying {PAGES.relative_to(REPO)} ({n_pages} pages) to pages.raw")
         # Slowly enough that the story's update arrives after its first version.

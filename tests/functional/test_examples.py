@@ -93,7 +93,7 @@ def test_pages_jsonl_is_what_build_pages_writes(tmp_path: Path) -> None:
     for path in EXAMPLES.iterdir():
         if path.is_file() and path.name != "pages.jsonl":
             (copy / path.name).write_bytes(path.read_bytes())
-    subprocess.run([sys.executable, str(copy / "build_pages.py")], check=True,  # noqa: S603
+    subprocess.run([sys.executable, str(copy / "build_pages.py")], check=True,
                    capture_output=True)
     assert (copy / "pages.jsonl").read_bytes() == PAGES.read_bytes(), (
         "examples/pages.jsonl is stale: run python3 examples/build_pages.py")
