@@ -11,7 +11,8 @@ times, at random moments, and started again on its own data dir. Every page has 
 At the end the three output topics are read from the start and every id must be in
 articles ∪ duplicates ∪ rejections. Prints a summary: pages, kills, lost (must be 0),
 re-deliveries of an identical (article id, version) and of duplicates/rejections, and any
-conflicting repeat (the same (id, version) with different content: must be 0).
+conflicting repeat (the same (id, version) with different content: must be 0), and how
+often a worker had to seek back over input records Faust skipped (`input_rewinds`).
 Exit code 0 when nothing is lost and nothing conflicts.
 """
 
@@ -136,6 +137,13 @@ async def soak(pages: int, kills: int, rate: float, seed: int) -> dict[str, Any]
                 events.append(str(exc))
                 got = latest["got"]
             summary = summarise(ids, got)
+            logs = "".join(p.read_text(errors="replace")
+                           for p in sorted(cluster.root.glob("worker-*.log")))
+            summary.update(
+                input_rewinds=logs.count('"event":"input.rewind"'),
+                blocking_detected=logs.count("Blocking detected"),
+                worker_crashes=logs.count("cannot route a message"),
+            )
         finally:
             cluster.stop_all()
             broker.stop()
