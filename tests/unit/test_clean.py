@@ -77,3 +77,66 @@ def test_clean_body_keeps_story_lines_that_look_alike() -> None:
 ])
 def test_site_name_from_title(title: str, url: str, expected: str | None) -> None:
     assert site_name_from_title(title, url) == expected
+
+
+@pytest.mark.parametrize("line", [
+    "Publié le 5 décembre 2025 à 8h00",
+    "Veröffentlicht am 2. Oktober 2025, 06:30 Uhr",
+    "Publicado el 21 de octubre de 2025",
+    "Aggiornato il 3 marzo 2024 alle 10:15",
+    "Mis à jour le 06/12/2025 à 09h15",
+])
+def test_clean_body_drops_datelines_in_other_languages(line: str) -> None:
+    assert clean_body("\n\n".join([STORY, line, MORE]), None) == f"{STORY}\n\n{MORE}"
+
+
+def test_clean_body_keeps_a_sentence_that_opens_with_a_date_label() -> None:
+    line = "Publicado el 21 de octubre de 2025 en el boletín oficial, el decreto entra en vigor."
+    assert line in clean_body("\n\n".join([STORY, line, MORE]), None)
+
+
+@pytest.mark.parametrize("box", [
+    ["Boletín diario", "Recibe cada mañana las noticias de la comarca en tu correo. "
+     "Apúntate gratis."],
+    ["Newsletter", "Die wichtigsten Nachrichten jeden Morgen. Jetzt abonnieren!"],
+    ["Lettre d'information", "L'essentiel de l'actualité locale chaque matin. "
+     "Inscrivez-vous gratuitement."],
+    ["La newsletter", "Le notizie del giorno nella tua casella. Iscriviti ora."],
+    ["Nieuwsbrief", "Elke ochtend het belangrijkste nieuws. Schrijf je in."],
+    ["Boletim", "As notícias do dia no seu e-mail. Inscreva-se já."],
+    ["The day's top stories, in your inbox before 7am. Sign up to our free newsletter."],
+])
+def test_clean_body_drops_newsletter_boxes_in_european_languages(box: list[str]) -> None:
+    assert clean_body("\n\n".join([STORY, MORE, *box]), None) == f"{STORY}\n\n{MORE}"
+
+
+def test_clean_body_keeps_a_story_sentence_about_subscribing() -> None:
+    line = ("The union urged its members to subscribe to the new pension fund before the "
+            "deadline in March, its secretary said.")
+    assert line in clean_body("\n\n".join([STORY, line, MORE]), None)
+
+
+def test_clean_body_drops_a_kicker_above_the_headline() -> None:
+    body = "\n\n".join(["Sequía", "Council approves harbour budget", STORY, MORE])
+    assert clean_body(body, "Council approves harbour budget") == f"{STORY}\n\n{MORE}"
+
+
+def test_clean_body_keeps_a_short_first_line_that_is_not_a_kicker() -> None:
+    # a short opening line with story text after it (no header line follows) stays
+    body = "\n\n".join(["Spring at last", STORY, MORE])
+    assert clean_body(body, "Council approves harbour budget").startswith("Spring at last")
+
+
+STANDFIRST = "Councillors voted 31 to 12 for the line, but auditors warn of the cost."
+
+
+def test_clean_body_drops_the_standfirst_above_byline_and_dateline() -> None:
+    body = "\n\n".join([STANDFIRST, "Par Mathilde Roussel", "Publié le 5 décembre 2025 à 8h00",
+                        STORY, MORE])
+    cleaned = clean_body(body, None, STANDFIRST, ("Mathilde Roussel",))
+    assert cleaned == f"{STORY}\n\n{MORE}"
+
+
+def test_clean_body_keeps_a_lede_the_site_copied_into_its_description() -> None:
+    # og:description is often the first paragraph: with the story right after it, it is body
+    assert clean_body("\n\n".join([STORY, MORE]), None, STORY) == f"{STORY}\n\n{MORE}"

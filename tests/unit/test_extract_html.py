@@ -181,3 +181,35 @@ def test_any_markup_gives_article_or_rejection(parts: list[str]) -> None:
         assert exc.reason in (RejectReason.NO_ARTICLE, RejectReason.UNSUPPORTED_CONTENT)
     else:
         assert art.body.strip()
+
+
+STANDFIRST = "Councillors voted 31 to 12 for the tram line, but auditors say the budget is tight."
+PARAS = "".join(f"<p>{n}. {PARA}</p>" for n in range(1, 6))
+HEAD = ('<html><head><title>Council backs tram line</title>'
+        f'<meta property="og:description" content="{STANDFIRST}"></head><body>')
+
+
+def test_standfirst_beside_the_story_is_description_not_body() -> None:
+    html = (f'{HEAD}<article><p class="kicker">Transport</p><h1>Council backs tram line</h1>'
+            f'<p class="dek">{STANDFIRST}</p><div class="story-body">'
+            f"{PARAS}</div></article></body></html>")
+    art = run(html)
+    assert art.description == STANDFIRST
+    assert art.body.startswith("1. The council voted")
+    assert "Transport" not in art.body
+
+
+def test_lede_copied_into_the_description_stays_in_the_body() -> None:
+    # the same text as the first paragraph *inside* the story's container is its lede
+    html = (f'{HEAD}<article><h1>Council backs tram line</h1><div class="story-body">'
+            f"<p>{STANDFIRST}</p>{PARAS}</div></article></body></html>")
+    assert run(html).body.startswith(STANDFIRST)
+
+
+def test_kicker_and_heading_standfirst_are_not_body() -> None:
+    html = (f'{HEAD}<article><p class="antetitulo">Sequía</p><h1>Council backs tram line</h1>'
+            f'<h2 class="entradilla">{STANDFIRST}</h2><div class="cuerpo">'
+            f"{PARAS}</div></article></body></html>")
+    body = run(html).body
+    assert body.startswith("1. The council voted")
+    assert "Sequía" not in body

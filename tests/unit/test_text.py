@@ -241,3 +241,22 @@ def test_teaser_cards_after_a_list_header_end_the_story() -> None:
     extracted = extract_text(page, PipelineOptions())
     assert "ferry" not in extracted.body.casefold()
     assert extracted.body.count("\n\n") == 2
+
+
+def test_standfirst_above_a_repeated_headline_is_the_description() -> None:
+    story = ("The state cabinet on Friday approved two new metro lines for the western suburbs, "
+             "clearing the way for tenders to be floated before the end of the year.")
+    standfirst = "The two corridors, together 31 km long, should open in 2029."
+    text = "\n\n".join([
+        "Skip to content", "Home", "India", "Metro gets nod for two new lines", standfirst,
+        "DDW Staff | Pune | Updated: 23-08-2025 06:18 IST",
+        "Metro gets nod for two new lines",  # the picture's title
+        story, story.replace("Friday", "Monday"), story.replace("two", "three"),
+    ])
+    page = RawPage(url="https://news.example/a/1", fetched_at=datetime(2025, 8, 24, tzinfo=UTC),
+                   text=text)
+    extracted = extract_text(page, PipelineOptions())
+    assert extracted.description == standfirst
+    assert extracted.body.startswith("The state cabinet on Friday")
+    # a desk byline naming the outlet is what the page credits; "Staff" alone would not be
+    assert extracted.authors == ("DDW Staff",)

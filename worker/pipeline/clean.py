@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import replace
 from urllib.parse import urlsplit
 
+from worker.pipeline.dates import is_dateline
 from worker.pipeline.dedupe import WIRE_PREFIX
 from worker.pipeline.types import Extracted, RawPage
 
@@ -39,7 +40,19 @@ _FURNITURE = re.compile(
     r"pictures?\s*:|foto\s*:|credit\s*:|source\s*:\s*[^.]{0,50}$|getty images\s*$|more\s*:?\s*$|"
     r"follow\b.{0,80}\b(?:on|at)\s+(?:twitter|facebook|instagram|youtube|linkedin|tiktok|https?:)|"
     r"follow .{0,40}(?:full )?coverage|if you (?:enjoyed|liked) this|if you buy something|"
-    r".{0,60}\bmay (?:earn|receive|get) (?:a )?(?:small )?(?:commission|share of the sale))",
+    r".{0,60}\bmay (?:earn|receive|get) (?:a )?(?:small )?(?:commission|share of the sale)|"
+    # the newsletter box's heading in other languages ("Boletín diario", "Unser Newsletter")
+    r"(?:boletín|boletim|nieuwsbrief|infolettre|lettre d'information|unser newsletter|"
+    r"la (?:nostra )?newsletter|a (?:nossa )?newsletter|la newsletter|le newsletter)\b.{0,40}$)",
+    re.IGNORECASE,
+)
+# A newsletter or subscription pitch: a short paragraph ending in the call to action
+# ("... in your inbox. Sign up to our free newsletter.", "... Apúntate gratis.").
+_CALL_TO_ACTION = re.compile(
+    r"(?:^|[.!?]\s+)(?:sign up|subscribe|register|apúntate|suscríbete|regístrate|inscríbete|"
+    r"abonnez-vous|inscrivez-vous|iscriviti|abbonati|registrati|jetzt (?:anmelden|abonnieren|"
+    r"registrieren)|melden sie sich|abonnieren sie|registrieren sie sich|inscreva-se|assine|"
+    r"cadastre-se|meld je aan|schrijf je in|abonneer je|registreer je)\b[^.!?]{0,60}[.!]?$",
     re.IGNORECASE,
 )
 # Lines that end a story: everything from the first of them (in the last third) is dropped.
@@ -134,7 +147,7 @@ def _is_dateline(line: str) -> bool:
     if not words or len(words) > 14 or not _YEAR_OR_CLOCK.search(line):
         return False
     datey = sum(1 for w in words if w.isdigit() or w in _DATE_WORDS)
-    return datey >= 0.6 * len(words)
+    return datey >= 0.6 * len(words) or is_dateline(line)
 
 
 def _is_byline(line: str, authors: tuple[str, ...]) -> bool:
@@ -148,7 +161,21 @@ def _is_byline(line: str, authors: tuple[str, ...]) -> bool:
 
 
 def _is_furniture(line: str) -> bool:
-    return len(_WORD.findall(line)) <= 40 and _FURNITURE.match(line) is not None
+    return len(_WORD.findall(line)) <= 40 and (
+        _FURNITURE.match(line) is not None or _CALL_TO_ACTION.search(line) is not None)
+
+
+def _is_label(line: str) -> bool:
+    """A kicker or section label: one to three words, not a sentence ('Sequía', 'Politics')."""
+    return len(_WORD.findall(line)) <= 3 and not line.rstrip().endswith((".", "!", "?", ":"))
+
+
+def _near(norm: str, other: str) -> bool:
+    """Equal, or one a truncation of the other ('... auditors say …' as og:description)."""
+    if not norm or not other:
+        return False
+    short, long = sorted((norm, other), key=len)
+    return long.startswith(short) and len(short) >= 0.8 * len(long)
 
 
 def clean_body(
@@ -161,13 +188,20 @@ def clean_body(
     paragraphs = [_SPACES.sub(" ", p).strip() for p in re.split(r"\n\s*\n|\n", body)]
     paragraphs = [p for p in paragraphs if p and _WORD.search(p)]
     head = _norm(headline or "")
+    lead = _norm(description or "")
 
-    # The top of the page: headline and standfirst repeats, bylines, datelines.
+    def is_header(index: int) -> bool:
+        line = paragraphs[index]
+        return _norm(line) == head or _is_byline(line, authors) or _is_dateline(line)
+
+    # The top of the page: headline repeats, bylines, datelines; a kicker label above them and
+    # the standfirst (the description) among them. A paragraph equal to the description with
+    # story text right after it is not dropped: many sites make og:description from the lede.
     start = 0
     while start < len(paragraphs) and start < 6:
-        line = paragraphs[start]
-        norm = _norm(line)
-        if norm == head or _is_byline(line, authors) or _is_dateline(line):
+        following = start + 1 < len(paragraphs) and is_header(start + 1)
+        if is_header(start) or (following and (
+                _is_label(paragraphs[start]) or _near(_norm(paragraphs[start]), lead))):
             start += 1
             continue
         break

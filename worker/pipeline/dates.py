@@ -309,3 +309,18 @@ def find_dateline(
         published = bare[1]
         indices.append(bare[0])
     return Dateline(published, modified, tuple(sorted(indices)))
+
+
+def is_dateline(text: str) -> bool:
+    """A labelled date and little else, in any language dates parse in:
+    'Publié le 5 décembre 2025 à 8h00', 'Veröffentlicht am 2. Oktober 2025, 06:30 Uhr'."""
+    text = text.strip(" |·•-–—()[]")
+    label = _LABELS.match(text)
+    if label is None or len(text) > 120 or parse_date(text[label.end() :]) is None:
+        return False
+    rest = text[label.end() :]
+    for pattern in _DATE_PATTERNS:
+        rest = pattern.sub(" ", rest)
+    # what may remain: a connective ("à", "um"), "Uhr", a zone
+    return len(re.findall(r"\w+", _TIME.sub(" ", rest))) <= 3
+

@@ -46,6 +46,7 @@ _PARSER = lxml.html.HTMLParser(
 _WORD = re.compile(r"\w+")
 # A paragraph shorter than this is a link, a label or a headline, not prose.
 _PROSE_MIN_WORDS = 12
+_STANDFIRST_MAX_WORDS = 40
 _ENCODING_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # libxml2 stops at a NUL; other C0 controls are never text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -137,11 +138,50 @@ def filter_blocks(blocks: list[Block]) -> list[Block]:
         kept.append(b)
     # Headings before the first paragraph are the title, kicker and standfirst, which we
     # carry as headline and description; a heading with nothing after it ("Related") goes too.
-    while kept and kept[0].kind == "head":
+    # A kicker label above the headline ("Sequía", "Politics") goes with them.
+    if (len(kept) >= 2 and kept[0].kind == "p" and kept[1].kind == "head"
+            and len(_WORD.findall(kept[0].text)) <= 3):
+        kept.pop(0)
+    # A "heading" of more than a standfirst's length is the story's opening set in large type.
+    while (kept and kept[0].kind == "head"
+           and len(_WORD.findall(kept[0].text)) <= _STANDFIRST_MAX_WORDS):
         kept.pop(0)
     while kept and kept[-1].kind == "head":
         kept.pop()
     return kept
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def _element_with_text(tree: HtmlElement, key: str) -> HtmlElement | None:
+    """The first text block (p, heading, div) of the page whose words are exactly `key`."""
+    for el in tree.iter("p", "h2", "h3", "h4", "h5", "h6", "div", "span"):
+        text = el.text_content()
+        if len(text) <= 2 * len(key) + 200 and _key(text) == key:
+            return el
+    return None
+
+
+def drop_standfirst(tree: HtmlElement, blocks: list[Block], description: str | None
+                    ) -> list[Block]:
+    """Without a first block that is the standfirst: the description's text in an element
+    beside the story's container (a child of an ancestor of the next paragraph's parent),
+    not a lede inside it that the site copied into og:description."""
+    if not description or len(blocks) < 2 or blocks[0].kind not in ("p", "head"):
+        return blocks
+    key = _key(blocks[0].text)
+    # a standfirst is a sentence or two; a longer paragraph beside the story is its opening
+    if key != _key(description) or not 6 <= len(key.split()) <= _STANDFIRST_MAX_WORDS:
+        return blocks
+    first, second = _element_with_text(tree, key), _element_with_text(tree, _key(blocks[1].text))
+    if first is None or second is None:
+        return blocks
+    outer, inner = first.getparent(), second.getparent()
+    if outer is None or inner is None or outer is inner:
+        return blocks
+    return blocks[1:] if any(a is outer for a in inner.iterancestors()) else blocks
 
 
 def _shingles(text: str) -> set[tuple[str, ...]]:
@@ -229,6 +269,7 @@ def extract_html(page: RawPage, options: PipelineOptions) -> Extracted:
     md: PageMetadata = read_metadata(tree, page.url)
     postbody = _run_trafilatura(tree)
     blocks = filter_blocks(blocks_from(postbody)) if postbody is not None else []
+    blocks = drop_standfirst(tree, blocks, md.description)
     body = prefer_declared_body("\n\n".join(b.text for b in blocks), md.article_body)
     if len(_WORD.findall(body)) < options.min_body_words:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the HTML")

@@ -461,9 +461,12 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
     # before them is the standfirst, not the story.
     description, start = _split_standfirst(lines, start, end, set(date_lines), head_key)
     if description is None:
-        description = next((lines[i].text for i in range(max(head_index + 1, low), start)
+        # from the first showing of the headline: the one nearest the story may be a repeat
+        # under the byline (an image's title), with the standfirst above it
+        top = next((i for i in range(low, head_index) if lines[i].key == head_key), head_index)
+        description = next((lines[i].text for i in range(max(top + 1, low), start)
                             if i not in date_lines and lines[i].prose and lines[i].weight >= 8
-                            and not lines[i].furniture), None)
+                            and not lines[i].furniture and lines[i].key != head_key), None)
     authors = _find_authors(lines, max(head_index, low), min(start + 3, end), date_lines,
                             head_index)
     body_lines = _drop_link_runs(lines[start:end])
