@@ -64,7 +64,7 @@ def make_items(templates: list[dict[str, Any]], n: int) -> tuple[list[bytes], li
             s = dict(story)
             s["id"] = _hex(i, b"id", len(story["id"]) // 2)
             s["h"] = _hex(i, b"h", len(story["h"]) // 2)
-            s["o"] = [f"pages.raw:{i % 4}:{i}"]
+            s["o"] = {f"pages.raw:{i % 4}:{i}": 1}
             stories.append(s)
         keys.append(_hex(i, b"k", 10).encode())
         values.append(orjson.dumps({"stories": stories}))
