@@ -54,7 +54,7 @@ def assert_no_blocking(cluster: Cluster) -> None:
     """Faust's blocking detector ran (1 s threshold) and never fired."""
     for worker in cluster.workers:
         log = worker.log()
-        assert "BlockingDetector]: Starting" in log
+        assert "BlockingReporter]: Starting" in log
         assert "Blocking detected" not in log, log[-3000:]
 
 

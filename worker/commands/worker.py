@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     from worker.agents import install_agents
     from worker.app import create_app
+    from worker.blocking import ReportingWorker
     from worker.executor import PageExecutor
     from worker.logs import configure_logging
     from worker.settings import get_settings
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     install_agents(news, executor)
     install_views(news)
     asyncio.run(ensure_topics(news))
-    worker = faust.Worker(
+    worker = ReportingWorker(
         news.app,
         loglevel=settings.log_level,
         blocking_timeout=settings.blocking_timeout or None,
