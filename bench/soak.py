@@ -2,6 +2,7 @@
 page accounted for.
 
     .venv/bin/python -m bench.soak --pages 10000 --kills 5 [--seed 7] [--rate 100]
+                                   [--keep-logs DIR]
 
 Starts its own Kafka broker (tools/kafka, in a temp dir) and two `news-worker worker`
 subprocesses (one consumer group, 4 partitions). Pages are produced at `--rate` per second;
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -105,7 +107,8 @@ def summarise(ids: set[str], got: dict[str, list[Any]]) -> dict[str, Any]:
     }
 
 
-async def soak(pages: int, kills: int, rate: float, seed: int) -> dict[str, Any]:
+async def soak(pages: int, kills: int, rate: float, seed: int,
+               keep_logs: Path | None = None) -> dict[str, Any]:
     """Run the whole soak on a private broker; the summary dict."""
     rng = random.Random(seed)
     batch = [page(i) for i in range(pages)]
@@ -147,6 +150,10 @@ async def soak(pages: int, kills: int, rate: float, seed: int) -> dict[str, Any]
         finally:
             cluster.stop_all()
             broker.stop()
+            if keep_logs is not None:
+                keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in cluster.root.glob("worker-*.log"):
+                    shutil.copy(log, keep_logs / log.name)
         summary.update(kills=kills, seconds=round(time.monotonic() - began),
                        events=events, rate=rate, seed=seed)
         return summary
@@ -159,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--rate", type=float, default=100.0, help="pages produced per second")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep-logs", type=Path, help="copy the worker logs to this folder")
     args = parser.parse_args(argv)
-    summary = asyncio.run(soak(args.pages, args.kills, args.rate, args.seed))
+    summary = asyncio.run(soak(args.pages, args.kills, args.rate, args.seed, args.keep_logs))
     for event in summary.pop("events"):
         print(event)
     print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
