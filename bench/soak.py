@@ -146,6 +146,7 @@ async def soak(pages: int, kills: int, rate: float, seed: int,
                 input_rewinds=logs.count('"event":"input.rewind"'),
                 blocking_detected=logs.count("Blocking detected"),
                 worker_crashes=logs.count("cannot route a message"),
+                app_crashes=logs.count("Crashed reason"),
             )
         finally:
             cluster.stop_all()
