@@ -96,10 +96,15 @@ async def test_the_event_loop_stays_free_while_pages_are_extracted(
 
 
 async def test_thread_mode_rejects_an_overrun_too() -> None:
-    pool = PageExecutor(PipelineOptions(), processes=0, timeout=0.0001)
+    # A page that takes seconds, against a limit of 0.2 s: the outcome does not depend on
+    # how busy the machine is (a tiny limit on a fast page raced the worker thread).
+    words = "word " * 8
+    slow = "<html><body>" + "".join(f"<p>{words} {i}</p>" for i in range(20_000))
+    pool = PageExecutor(PipelineOptions(), processes=0, timeout=0.2)
     pool.start()
     try:
-        result = await pool.process(message(page_id="t1"), RECEIVED, SOURCE)
+        page = message(page_id="t1", html=slow + "</body></html>")
+        result = await pool.process(page, RECEIVED, SOURCE)
     finally:
         pool.stop()
     assert isinstance(result, Rejection) and result.reason is RejectReason.TIMEOUT
