@@ -193,3 +193,21 @@ def test_long_texts_are_read_up_to_the_limit() -> None:
     found = _by_name("President Donald Trump spoke. " + filler + " Germany and France agreed.")
     assert "Donald Trump" in found
     assert "Germany" not in found  # beyond the limit
+
+
+@pytest.mark.parametrize(
+    ("text", "places"),
+    [
+        ("Die Bundesregierung will mit Frankreich verhandeln. In Deutschland wächst die Kritik, "
+         "hieß es am Montag in Brüssel.", {"France", "Germany", "Brussels"}),
+        ("El Gobierno de España negocia con Alemania. Estados Unidos observa.",
+         {"Spain", "Germany", "United States"}),
+        ("Le gouvernement négocie avec l'Allemagne. Les États-Unis et la Chine observent.",
+         {"Germany", "United States", "China"}),
+    ],
+)
+def test_places_named_in_other_languages_get_their_english_names(
+    text: str, places: set[str]
+) -> None:
+    found = {(e.name, e.type) for e in find_entities(text)}
+    assert found == {(p, "place") for p in places}

@@ -1,7 +1,9 @@
 """Word lists for the rule-based entity recogniser (entities.py): places, organisations, cues.
 
-Plain data, English-centred. Entries are `alias=Canonical` or just `Name`; lookups are by the
-exact surface form (case matters: "US" is a country, "us" is not).
+Plain data, English-centred; country and capital names in German, Spanish, French and Italian
+map to their English names, so pages in those languages still get their places. Entries are
+`alias=Canonical` or just `Name`; lookups are by the exact surface form (case matters: "US" is
+a country, "us" is not).
 """
 
 from __future__ import annotations
@@ -73,6 +75,21 @@ Sydney|Melbourne|Canberra|Auckland|Toronto|Montreal|Vancouver|Ottawa|Mexico City
 Caracas|Bogota|Lima|Santiago|Buenos Aires|Sao Paulo|São Paulo|Rio de Janeiro|Brasilia
 Lagos|Abuja|Nairobi|Addis Ababa|Johannesburg|Cape Town|Khartoum|Tripoli|Tunis|Algiers
 Rabat|Casablanca|Kinshasa|Accra|Dakar|Mogadishu|Kampala|Harare|Luanda|Hoshiarpur
+Cologne|Stuttgart|Dusseldorf|Düsseldorf|Leipzig|Dresden|Lyon|Marseille|Toulouse|Bordeaux
+Seville|Valencia|Bilbao|Porto|Naples|Turin|Florence|Venice|Rotterdam|Antwerp|Krakow
+Deutschland=Germany|Frankreich=France|Spanien=Spain|Italien=Italy|Österreich=Austria
+Schweiz=Switzerland|Russland=Russia|Vereinigte Staaten=United States|Großbritannien=United Kingdom
+Niederlande=Netherlands|Polen=Poland|Griechenland=Greece|Türkei=Turkey|Europa=Europe
+Alemania=Germany|Francia=France|España=Spain|Estados Unidos=United States|Reino Unido=United Kingdom
+Rusia=Russia|Japón=Japan|Brasil=Brazil|México=Mexico|Países Bajos=Netherlands|Suiza=Switzerland
+Allemagne=Germany|Espagne=Spain|Italie=Italy|États-Unis=United States|Royaume-Uni=United Kingdom
+Russie=Russia|Chine=China|Japon=Japan|Brésil=Brazil|Suisse=Switzerland|Belgique=Belgium
+Autriche=Austria|Pays-Bas=Netherlands|Grèce=Greece|Pologne=Poland|Italia=Italy|Germania=Germany
+Francia=France|Spagna=Spain|Stati Uniti=United States|Regno Unito=United Kingdom
+Wien=Vienna|München=Munich|Köln=Cologne|Genf=Geneva|Zürich=Zurich|Londres=London
+Bruselas=Brussels|Bruxelles=Brussels|Brüssel=Brussels|Lisboa=Lisbon|Lissabon=Lisbon
+Moskau=Moscow|Moscú=Moscow|Moscou=Moscow|Pekín=Beijing|Pékin=Beijing|Peking=Beijing
+Roma=Rome|Rom=Rome|Atenas=Athens|Athen=Athens|Athènes=Athens|Varsovia=Warsaw|Warschau=Warsaw
 """)
 
 ORGANIZATIONS = _table("""
