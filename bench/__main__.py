@@ -38,13 +38,20 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections and rewrite the report."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sections", nargs="*", choices=[*SECTIONS, "all", "report"],
-                        help="sections to run (default all); 'report' only rewrites the report")
+    # No `choices=` here: argparse checks the empty default list against them and fails
+    # (`make bench` passes no section); unknown names are refused below instead.
+    parser.add_argument("sections", nargs="*", metavar="SECTION",
+                        help="quality, speed, stream, state, all (default) or report (only "
+                        "rewrites the report)")
     parser.add_argument("--quick", action="store_true", help="small samples, for development")
     parser.add_argument("--out", type=Path, default=None,
                         help="results folder (default bench/results, or bench/results/quick)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.sections) - {*SECTIONS, "all", "report"})
+    if unknown:
+        parser.error(f"unknown section {', '.join(unknown)} (choose from "
+                     f"{', '.join([*SECTIONS, 'all', 'report'])})")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     chosen = [s for s in (args.sections or ["all"])]
