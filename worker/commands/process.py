@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from datetime import datetime
 from typing import IO, Any
@@ -24,6 +25,8 @@ from worker.inputs import InputMessage, read_inputs, utc_now
 from worker.pipeline import PipelineOptions, process_page
 from worker.pipeline.dedupe import DedupeEntry, Verdict, decide
 from worker.pipeline.types import Article, Rejection, Source
+
+_Item = tuple[bytes, str, int, datetime, PipelineOptions]
 
 
 def register(sub: Any) -> None:
@@ -50,7 +53,7 @@ def register(sub: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _run_one(item: tuple[bytes, str, int, datetime, PipelineOptions]) -> Article | Rejection:
+def _run_one(item: _Item) -> Article | Rejection:
     data, file, line, received_at, options = item
     return process_page(
         data, received_at=received_at, options=options, source=Source(file=file, line=line)
@@ -62,7 +65,7 @@ def results(
 ) -> Iterator[tuple[InputMessage, Article | Rejection]]:
     """Pipeline results in input order, computed on `processes` cores."""
 
-    def items() -> Iterator[tuple[bytes, str, int, datetime, PipelineOptions]]:
+    def items() -> Iterator[_Item]:
         for msg in messages:
             yield msg.data, msg.file, msg.line, utc_now(), options
 
@@ -70,22 +73,22 @@ def results(
         for item in items():
             yield _message(item), _run_one(item)
         return
+    # A sliding window of submitted pages, collected in input order: no batch barrier, so a
+    # slow page only holds back the output, never the other cores.
+    window = 16 * processes
     with ProcessPoolExecutor(max_workers=processes) as pool:
-        batch: list[tuple[bytes, str, int, datetime, PipelineOptions]] = []
+        pending: deque[tuple[_Item, Future[Article | Rejection]]] = deque()
         for item in items():
-            batch.append(item)
-            if len(batch) >= 64 * processes:
-                yield from zip(
-                    map(_message, batch), pool.map(_run_one, batch, chunksize=8), strict=True
-                )
-                batch = []
-        if batch:
-            yield from zip(
-                map(_message, batch), pool.map(_run_one, batch, chunksize=8), strict=True
-            )
+            pending.append((item, pool.submit(_run_one, item)))
+            if len(pending) >= window:
+                done, future = pending.popleft()
+                yield _message(done), future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield _message(done), future.result()
 
 
-def _message(item: tuple[bytes, str, int, datetime, PipelineOptions]) -> InputMessage:
+def _message(item: _Item) -> InputMessage:
     return InputMessage(item[0], item[1], item[2])
 
 
