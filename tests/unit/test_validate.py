@@ -97,3 +97,11 @@ def test_unknown_fields_are_ignored_and_numeric_ids_accepted() -> None:
     result = run(message(page_id=None, id=12345, something_new={"a": 1}))
     assert isinstance(result, Article)
     assert result.page_id == "12345"
+
+
+def test_strip_controls_keeps_tabs_and_newlines() -> None:
+    from worker.pipeline.validate import strip_controls
+
+    assert strip_controls("a\x00b\x1bc\x7f\td\r\ne") == "abc\td\r\ne"
+    text = "plain text\nwith lines"
+    assert strip_controls(text) is text
