@@ -45,12 +45,12 @@ class Context:
         return self.out / name
 
 
-def _git(*args: str) -> str:
+def _git(*args: str, default: str = "unknown") -> str:
     try:
         out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() or "unknown"
+        return default
+    return out.stdout.strip() or default
 
 
 def _cpu_model() -> str:
@@ -74,7 +74,7 @@ def machine_stamp() -> dict[str, Any]:
     """Machine, date, commit and library versions, stored with each section's results."""
     import psutil
 
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", "worker"))
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", "worker", default=""))
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _git("rev-parse", "--short=10", "HEAD") + (" + uncommitted worker/" if dirty
