@@ -16,7 +16,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import orjson
 from bench.corpus import REPO, Page, load_pages, raw_message
 from bench.report import Context, SectionSkipped
 from bench.stats import fmt, summarize, table
+from tools.kafka.probe import free_port
 
 NAME = "stream"
 TITLE = "3. Streaming through the local Kafka"
@@ -114,16 +114,11 @@ async def local_broker(ctx: Context) -> Any:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def start_worker(ctx: Context, session: Session, data: Path) -> None:
     """One `news-worker worker` subprocess in the session's group."""
     index = len(session.workers)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "NEWS_KAFKA_BOOTSTRAP": session.bootstrap, "NEWS_APP_ID": session.app_id,
            "NEWS_TOPIC_PAGES": session.topics["pages"],
            "NEWS_TOPIC_ARTICLES": session.topics["articles"],
