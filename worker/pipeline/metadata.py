@@ -20,6 +20,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from worker.pipeline.dates import Dateline, find_dateline
+from worker.pipeline.validate import parse_instant
 
 # Zone abbreviations seen in datelines and meta tags, as UTC offsets in hours.
 _ZONES = {
@@ -42,9 +43,10 @@ def parse_declared(text: str) -> datetime | None:
     if not text or not any(c.isdigit() for c in text):
         return None
     value: datetime | None = None
-    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     try:
-        value = datetime.fromisoformat(iso)
+        value = parse_instant(text)
+    except OverflowError:  # an ISO value at the edge of the calendar: not a real date
+        return None
     except ValueError:
         try:  # RFC 2822 and prose forms ("November 19, 2019 07:47 PM EST")
             value = date_parser.parse(text, tzinfos=_TZINFOS, fuzzy=False)
