@@ -9,6 +9,7 @@ output does not depend on the number of processes.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 from collections import deque
@@ -76,7 +77,10 @@ def results(
     # A sliding window of submitted pages, collected in input order: no batch barrier, so a
     # slow page only holds back the output, never the other cores.
     window = 16 * processes
-    with ProcessPoolExecutor(max_workers=processes) as pool:
+    # Spawned, not forked (as the worker's extraction processes): a fork taken while another
+    # thread holds a lock (logging, an import) leaves the child deadlocked on it.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
         pending: deque[tuple[_Item, Future[Article | Rejection]]] = deque()
         for item in items():
             pending.append((item, pool.submit(_run_one, item)))
