@@ -16,12 +16,12 @@ import orjson
 import pytest
 
 from tests.factories import article_html, message
-from worker.agents import install_agents
-from worker.app import NewsApp, create_app
-from worker.executor import PageExecutor
-from worker.positions import key_partition
 from worker.settings import Settings
-from worker.wire import encode_sweep
+from worker.stream.agents import install_agents
+from worker.stream.app import NewsApp, create_app
+from worker.stream.executor import PageExecutor
+from worker.stream.positions import key_partition
+from worker.stream.wire import encode_sweep
 
 UPDATED = [
     "The city council voted on Tuesday to approve a new budget for the harbour district, "

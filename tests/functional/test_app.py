@@ -6,11 +6,11 @@ import faust
 import pytest
 from pydantic import SecretStr
 
-from worker.app import broker_credentials, create_app, max_record_bytes
 from worker.errors import ConfigError
 from worker.settings import Settings
-from worker.topics import topic_specs
-from worker.web import readiness
+from worker.stream.app import broker_credentials, create_app, max_record_bytes
+from worker.stream.topics import topic_specs
+from worker.stream.web import readiness
 
 
 def test_plaintext_has_no_credentials() -> None:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from worker.blocking import BlockingReporter, ReportingWorker
+from worker.stream.blocking import BlockingReporter, ReportingWorker
 
 
 def test_an_alarm_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
@@ -23,4 +23,4 @@ def test_an_alarm_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None
 
 
 def test_the_worker_uses_it() -> None:
-    assert ReportingWorker.BLOCK_DETECTOR == "worker.blocking:BlockingReporter"
+    assert ReportingWorker.BLOCK_DETECTOR == "worker.stream.blocking:BlockingReporter"

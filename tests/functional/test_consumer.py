@@ -10,9 +10,9 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
-from worker.app import create_app
-from worker.consumer import InputConsumer
 from worker.settings import Settings
+from worker.stream.app import create_app
+from worker.stream.consumer import InputConsumer
 
 PAGES = TP("pages.raw", 0)
 

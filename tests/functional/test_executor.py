@@ -13,9 +13,9 @@ import pytest
 
 from tests.factories import message
 from worker.errors import RejectReason
-from worker.executor import PageExecutor
 from worker.pipeline import PipelineOptions, process_page
 from worker.pipeline.types import Article, Rejection, Source
+from worker.stream.executor import PageExecutor
 
 RECEIVED = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 SOURCE = Source("pages.raw", 1, 42)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka.partitioner import DefaultPartitioner
 from faust.types import TP
 
-from worker.positions import ADMIT, DROP, Positions, Step, Verdict, key_partition
+from worker.stream.positions import ADMIT, DROP, Positions, Step, Verdict, key_partition
 
 PAGES = TP("pages.raw", 2)
 

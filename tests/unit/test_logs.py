@@ -48,7 +48,7 @@ def _lines(stream: io.StringIO) -> list[str]:
 def test_json_line_carries_the_documented_fields() -> None:
     out = io.StringIO()
     configure_logging(_settings(log_format="json"), out)
-    logging.getLogger("worker.agents").info(
+    logging.getLogger("worker.stream.agents").info(
         "page rejected: %s",
         "no_article",
         extra=fields(
@@ -66,7 +66,7 @@ def test_json_line_carries_the_documented_fields() -> None:
     assert record["level"] == "info"
     assert record["event"] == "page.rejected"
     assert record["message"] == "page rejected: no_article"
-    assert record["logger"] == "worker.agents"
+    assert record["logger"] == "worker.stream.agents"
     assert (record["page_id"], record["url"], record["topic"]) == (
         "p-1",
         "https://news.example/a",
@@ -174,7 +174,7 @@ def test_kafka_client_repeats_are_limited_and_counted() -> None:
                                       "args": (1,)})
 
     assert [limiter.filter(record()) for _ in range(5)] == [True, True, False, False, False]
-    assert all(limiter.filter(record("worker.agents")) for _ in range(5))  # ours: never
+    assert all(limiter.filter(record("worker.stream.agents")) for _ in range(5))  # ours: never
     clock[0] += 10.0
     first = record()
     assert limiter.filter(first) and first.suppressed == 3  # type: ignore[attr-defined]

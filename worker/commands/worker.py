@@ -30,14 +30,14 @@ def run(args: argparse.Namespace) -> int:
     # Faust is heavy to import: load it only for this command.
     import faust
 
-    from worker.agents import install_agents
-    from worker.app import create_app
-    from worker.blocking import ReportingWorker
-    from worker.executor import PageExecutor
     from worker.logs import configure_logging
     from worker.settings import get_settings
-    from worker.topics import ensure_topics
-    from worker.web import install_views
+    from worker.stream.agents import install_agents
+    from worker.stream.app import create_app
+    from worker.stream.blocking import ReportingWorker
+    from worker.stream.executor import PageExecutor
+    from worker.stream.topics import ensure_topics
+    from worker.stream.web import install_views
 
     settings = get_settings()
     configure_logging(settings)

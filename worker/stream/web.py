@@ -1,6 +1,6 @@
 """HTTP views on the worker's web port: `/metrics`, `/healthz`, `/readyz`.
 
-    /metrics   Prometheus text exposition (worker/metrics.py)
+    /metrics   Prometheus text exposition (worker/stream/metrics.py)
     /healthz   200 while the process and its event loop are alive (the loop answers)
     /readyz    200 once partitions are assigned, table recovery is done and no rebalance is
                running; 503 with the reason otherwise
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.app import NewsApp
+from worker.stream.app import NewsApp
 
 # aiohttp refuses a charset inside content_type; Prometheus text is ASCII anyway.
 _PROMETHEUS_TEXT = "text/plain; version=0.0.4"

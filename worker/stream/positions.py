@@ -1,6 +1,6 @@
 """Which input record each partition may process next: in order, from its start, no holes.
 
-Pure bookkeeping (no I/O); `worker/consumer.py` applies it to Faust's consumer.
+Pure bookkeeping (no I/O); `worker/stream/consumer.py` applies it to Faust's consumer.
 
     start_at(tp, offset)   the partition was sought to `offset` (its committed offset, or its
                            earliest when nothing is committed): that record comes next

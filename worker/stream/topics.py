@@ -17,8 +17,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
-from worker.app import NewsApp
 from worker.errors import ToolError
+from worker.stream.app import NewsApp
 
 log = logging.getLogger(__name__)
 _TOPIC_ALREADY_EXISTS = 36

@@ -28,4 +28,4 @@ class BlockingReporter(BlockingDetector):
 class ReportingWorker(faust.Worker):
     """Faust's worker with the reporting blocking detector."""
 
-    BLOCK_DETECTOR = "worker.blocking:BlockingReporter"
+    BLOCK_DETECTOR = "worker.stream.blocking:BlockingReporter"

@@ -22,7 +22,7 @@ originals into duplicates of later pages):
                  the consumer thread, where each starts a new "epoch" of the partition, and
                  every fetched batch is stamped there with the epochs it was collected in
   admit(msg)     the agents process a record only if it was fetched after its partition's
-                 latest seek and is the partition's next offset (worker/positions.py); a
+                 latest seek and is the partition's next offset (worker/stream/positions.py); a
                  later offset seeks the partition back, and records are dropped until the
                  missing one comes (order is kept)
   ack / commit   only admitted records are booked; a commit only advances over consecutive
@@ -43,7 +43,7 @@ from faust.types import TP, Message
 from faust.types.transports import ConsumerT
 
 from worker.logs import fields
-from worker.positions import Positions, Verdict
+from worker.stream.positions import Positions, Verdict
 
 log = logging.getLogger(__name__)
 

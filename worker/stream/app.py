@@ -11,7 +11,7 @@ The stories topic and the changelog have `topic_partitions` partitions each, so 
 of the table is written only by the agent reading partition p of the stories topic. Every
 value is raw bytes: we encode and decode JSON ourselves (orjson), so a malformed message can
 never fail inside Faust's codecs, where it would be acked and dropped without a trace.
-The agents live in `worker/agents.py`; the web views in `worker/web.py`.
+The agents live in `worker/stream/agents.py`; the web views in `worker/stream/web.py`.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from typing import Any
 import faust
 from faust.types import ChannelT, TopicT
 
-from worker.consumer import InputTransport
 from worker.kafka_client import client_options
-from worker.metrics import WorkerMetrics
 from worker.pipeline.options import PipelineOptions
 from worker.settings import Settings
+from worker.stream.consumer import InputTransport
+from worker.stream.metrics import WorkerMetrics
 
 # Room for a record's envelope around the largest page (JSON escaping, metadata).
 _ENVELOPE = 256 * 1024
@@ -130,7 +130,7 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         web_host=settings.web_host,
         autodiscover=False,
     )
-    # Our consumer keeps input partitions in order and without holes (worker/consumer.py).
+    # Our consumer keeps input partitions in order and without holes (worker/stream/consumer.py).
     app.transport = InputTransport(app.conf.broker_consumer, app)
     big_records = {"max.message.bytes": str(record_limit)}
     pages = app.topic(

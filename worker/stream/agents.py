@@ -14,7 +14,7 @@ writes the table.
                       time it has seen (capped by the clock), tombstones included
 
 At-least-once, in order: each agent processes an input partition strictly in offset order
-from its committed offset (worker/consumer.py drops and re-reads what Faust skips around
+from its committed offset (worker/stream/consumer.py drops and re-reads what Faust skips around
 rebalances), an input offset is acked only after everything it produced has been handed to
 the producer, and Faust flushes the producer before it commits. Every agent runs with
 concurrency 1 (faust-streaming #606 commits past in-flight messages otherwise); with several
@@ -38,10 +38,7 @@ import orjson
 from faust.types import ChannelT, EventT, StreamT, TopicT
 from mode.types.signals import BaseSignalT
 
-from worker.app import NewsApp
-from worker.consumer import input_consumer
 from worker.errors import RejectReason
-from worker.executor import PageExecutor
 from worker.inputs import utc_now
 from worker.logs import fields
 from worker.pipeline.dedupe import DedupeEntry, Verdict, decide, expire_entry
@@ -53,8 +50,11 @@ from worker.pipeline.types import (
     Rejection,
     Source,
 )
-from worker.positions import key_partition
-from worker.wire import (
+from worker.stream.app import NewsApp
+from worker.stream.consumer import input_consumer
+from worker.stream.executor import PageExecutor
+from worker.stream.positions import key_partition
+from worker.stream.wire import (
     SCHEMA_HEADER,
     article_from_wire,
     encode_rejection,
@@ -123,7 +123,7 @@ def install_agents(news: NewsApp, executor: PageExecutor) -> None:
 async def admit(news: NewsApp, event: EventT[bytes]) -> bool:
     """Whether this input event is the next of its partition (else it is dropped, unbooked).
 
-    The consumer (worker/consumer.py) keeps each partition in order from its committed
+    The consumer (worker/stream/consumer.py) keeps each partition in order from its committed
     offset: records Faust skipped around a rebalance are read again before later ones.
     """
     consumer = input_consumer(news.app.consumer)
