@@ -28,6 +28,7 @@ from worker.pipeline.options import PipelineOptions
 from worker.settings import Settings
 from worker.stream.consumer import InputTransport
 from worker.stream.metrics import WorkerMetrics
+from worker.stream.web import web_settings
 
 # Room for a record's envelope around the largest page (JSON escaping, metadata).
 _ENVELOPE = 256 * 1024
@@ -128,6 +129,7 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         web_port=settings.web_port or 6066,
         web_bind=settings.web_host,
         web_host=settings.web_host,
+        **web_settings(),  # only /metrics, /healthz, /readyz (worker/stream/web.py)
         autodiscover=False,
     )
     # Our consumer keeps input partitions in order and without holes (worker/stream/consumer.py).
