@@ -80,6 +80,7 @@ def install_agents(news: NewsApp, executor: PageExecutor) -> None:
     app = news.app
     clock = DataClock()
     news.metrics.consumer_lag.source = lambda: consumer_lag(news)
+    news.metrics.extraction_pool.source = executor.pids
 
     @app.agent(news.pages, name="extract_articles")
     async def extract_articles(stream: StreamT[bytes]) -> None:

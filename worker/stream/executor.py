@@ -176,6 +176,11 @@ class PageExecutor:
         self._all.clear()
         self._threads.shutdown(wait=False, cancel_futures=True)
 
+    def pids(self) -> list[int]:
+        """Pids of the extraction processes (for the pool metrics; no waitpid, any thread)."""
+        return [slot.process.pid for slot in list(self._all)
+                if slot.process is not None and slot.process.pid is not None]
+
     async def process(self, message: bytes, received_at: datetime, source: Source) -> Result:
         """The pipeline's result for one message, within the time limit; never raises."""
         job: _Job = (message, received_at, source)

@@ -1,17 +1,23 @@
 """Prometheus metrics of one worker process, served as text on `/metrics`.
 
 One `WorkerMetrics` per app, each with its own registry (so tests can build several apps in
-one process). Counters are updated by the agents; consumer lag is computed when scraped.
+one process). Counters are updated by the agents; consumer lag, the extraction pool and the
+standard `process_*` metrics (the worker process itself) are read when scraped.
+
+Metric names and labels are stable API: the alert rules and the dashboard in deploy/ are
+written against them, and tests/integration/test_monitoring.py checks each one they use.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
+    ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
@@ -26,6 +32,7 @@ _EXTRACT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 _LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 LagSource = Callable[[], Iterable[tuple[str, int, int]]]  # -> (topic, partition, lag)
+PidSource = Callable[[], Iterable[int]]  # -> pids of the extraction processes
 
 
 class _ConsumerLag(Collector):
@@ -43,6 +50,40 @@ class _ConsumerLag(Collector):
         for topic, partition, lag in (self.source() if self.source else ()):
             family.add_metric([topic, str(partition)], lag)
         yield family
+
+
+def resident_bytes(pid: int) -> int | None:
+    """Resident memory of a live process (Linux /proc), None if it is gone or unreadable."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _ExtractionPool(Collector):
+    """The extraction processes (worker/stream/executor.py), read at scrape time.
+
+    `process_resident_memory_bytes` covers the worker process only; the pages' parse trees
+    live in these processes, so their memory is exported beside it.
+    """
+
+    def __init__(self) -> None:
+        self.source: PidSource | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        sizes = [resident_bytes(pid) for pid in (self.source() if self.source else ())]
+        live = [size for size in sizes if size is not None]
+        yield GaugeMetricFamily(
+            "news_extract_pool_processes",
+            "Live extraction processes (NEWS_EXTRACT_PROCESSES; fewer while one is replaced).",
+            value=len(live),
+        )
+        yield GaugeMetricFamily(
+            "news_extract_pool_resident_memory_bytes",
+            "Resident memory of the live extraction processes, summed.",
+            value=sum(live),
+        )
 
 
 class WorkerMetrics:
@@ -92,6 +133,9 @@ class WorkerMetrics:
         )
         self.consumer_lag = _ConsumerLag()
         r.register(self.consumer_lag)
+        self.extraction_pool = _ExtractionPool()
+        r.register(self.extraction_pool)
+        ProcessCollector(registry=r)  # process_resident_memory_bytes, _cpu_seconds_total, ...
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

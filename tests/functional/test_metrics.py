@@ -1,0 +1,51 @@
+"""The metrics read at scrape time: the extraction pool's processes and memory, the worker's
+own process metrics."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from worker.stream.metrics import WorkerMetrics, resident_bytes
+
+
+def samples(metrics: WorkerMetrics) -> dict[str, float]:
+    return {s.name: s.value for family in text_string_to_metric_families(
+        metrics.render().decode()) for s in family.samples if not s.labels}
+
+
+def test_pool_counts_live_processes_and_sums_their_memory() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        metrics = WorkerMetrics()
+        metrics.extraction_pool.source = lambda: [child.pid, gone.pid]
+        got = samples(metrics)
+        assert got["news_extract_pool_processes"] == 1
+        child_rss = resident_bytes(child.pid)
+        assert child_rss is not None and child_rss > 1_000_000
+        # The child's memory, not the worker's (the test process is much larger).
+        assert got["news_extract_pool_resident_memory_bytes"] < got[
+            "process_resident_memory_bytes"]
+        assert got["news_extract_pool_resident_memory_bytes"] > 1_000_000
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_no_pool_is_zero_processes() -> None:
+    got = samples(WorkerMetrics())
+    assert got["news_extract_pool_processes"] == 0
+    assert got["news_extract_pool_resident_memory_bytes"] == 0
+
+
+def test_the_worker_process_metrics_are_its_own() -> None:
+    got = samples(WorkerMetrics())
+    rss = resident_bytes(os.getpid())
+    assert rss is not None
+    assert abs(got["process_resident_memory_bytes"] - rss) < 0.2 * rss
+    assert got["process_cpu_seconds_total"] > 0
