@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from tests.factories import message, raw_page
+from tests.factories import article_html, message, raw_page
 from worker.errors import RejectReason
 from worker.pipeline import PipelineOptions, process_page
 from worker.pipeline.types import Article, Rejection, Source
@@ -105,3 +105,52 @@ def test_strip_controls_keeps_tabs_and_newlines() -> None:
     assert strip_controls("a\x00b\x1bc\x7f\td\r\ne") == "abc\td\r\ne"
     text = "plain text\nwith lines"
     assert strip_controls(text) is text
+
+
+# --- wording: a rejection's detail says what a crawler team has to fix ---------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        # The reported case: orjson said "str is not valid UTF-8: surrogates not allowed".
+        (b'{"url": "https://a.example/x", "html": "caf\xe9"}',
+         "not UTF-8: byte 0xe9 at offset 43 (JSON must be UTF-8)"),
+        (b"\xff\xfe\x00garbage", "not UTF-8: byte 0xff at offset 0 (JSON must be UTF-8)"),
+        (orjson.dumps({"url": "/news/2025/03/04/story", "html": "<p>x</p>"}),
+         "url '/news/2025/03/04/story' is not absolute (it must start with http:// or https://)"),
+        (orjson.dumps({"url": "//cdn.example/x", "html": "<p>x</p>"}),
+         "url '//cdn.example/x' is not absolute (it must start with http:// or https://)"),
+        (orjson.dumps({"url": "javascript:alert(1)", "html": "<p>x</p>"}),
+         "url scheme 'javascript' is not http or https"),
+        (b'{"url": "https://a.example/x", "html": "<p>trunc',
+         "not JSON: unexpected end of data: line 1 column 49 (char 48)"),
+    ],
+)
+def test_rejection_details_say_what_is_wrong_and_where(data: bytes, detail: str) -> None:
+    result = run(data)
+    assert isinstance(result, Rejection)
+    assert result.detail == detail
+
+
+def test_html_wins_when_both_html_and_text_are_sent() -> None:
+    """Documented in the input contract: `html` is used and `text` ignored when both come."""
+    both = run(message(html=article_html(),
+                       text="A completely different plain text story about tram fares " * 10))
+    html_only = run(message())
+    assert isinstance(both, Article) and isinstance(html_only, Article)
+    assert both.body == html_only.body and both.extractor["mode"] == "html"
+
+
+def test_the_url_comes_from_a_url_key_when_the_value_cannot_be_read() -> None:
+    unreadable = run(b"\xff\xfe not json")
+    assert isinstance(unreadable, Rejection) and unreadable.url is None
+    keyed = unreadable.with_message(b"https://a.example/x", [("h", b"v")], 1_741_082_400.5)
+    assert keyed.url == "https://a.example/x" and keyed.key == b"https://a.example/x"
+    assert keyed.source.timestamp == 1_741_082_400_500
+    # A key that is not a URL is kept as the key, never taken for the URL.
+    other = unreadable.with_message(b"crawler-7:page-9", [], None)
+    assert other.url is None and other.key == b"crawler-7:page-9"
+    # A URL read from the value wins over the key.
+    known = run(message(status=404)).with_message(b"https://other.example/y", [], None)
+    assert isinstance(known, Rejection) and known.url == raw_page()["url"]

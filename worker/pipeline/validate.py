@@ -46,12 +46,32 @@ def decode_message(raw: bytes | str, options: PipelineOptions) -> dict[str, Any]
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise _reject(RejectReason.INVALID_JSON, f"not JSON: {exc}") from None
+        # Checked only on this error path: JSON must be UTF-8 (RFC 8259), and orjson's own
+        # message for bad bytes ("surrogates not allowed: line 1 column 1") misleads.
+        detail = not_utf8(raw) or f"not JSON: {exc}"
+        raise _reject(RejectReason.INVALID_JSON, detail) from None
     if not isinstance(value, dict):
         raise _reject(
             RejectReason.INVALID_RECORD, f"expected a JSON object, got {type(value).__name__}"
         )
     return value
+
+
+def not_utf8(raw: bytes | str) -> str | None:
+    """Where `raw` is not UTF-8 ("not UTF-8: byte 0xff at offset 12"), or None when it is."""
+    try:
+        if isinstance(raw, str):
+            raw.encode("utf-8")
+        else:
+            raw.decode("utf-8")
+    except UnicodeEncodeError as exc:  # a str with lone surrogates (undecodable input)
+        return f"not UTF-8: an undecodable character at offset {exc.start}"
+    except UnicodeDecodeError as exc:
+        return (
+            f"not UTF-8: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} "
+            "(JSON must be UTF-8)"
+        )
+    return None
 
 
 def parse_instant(value: str) -> datetime:
@@ -79,10 +99,15 @@ def check_url(url: object) -> str:
         host = parts.hostname
     except ValueError as exc:
         raise _reject(RejectReason.INVALID_RECORD, f"url does not parse: {exc}") from None
+    if not parts.scheme:
+        raise _reject(
+            RejectReason.INVALID_RECORD,
+            f"url {url[:200]!r} is not absolute (it must start with http:// or https://)",
+        )
     if parts.scheme.lower() not in ("http", "https"):
         raise _reject(
             RejectReason.INVALID_RECORD,
-            f"url scheme {parts.scheme or '(none)'!r} is not http or https",
+            f"url scheme {parts.scheme!r} is not http or https",
         )
     if not host:
         raise _reject(RejectReason.INVALID_RECORD, "url has no host")
