@@ -16,7 +16,7 @@ from enum import StrEnum
 
 
 class RejectReason(StrEnum):
-    """Why a page was rejected; the `reason` field of schemas/rejection.v1.json."""
+    """Why a page was rejected; the `reason` field of schemas/rejection.v2.json."""
 
     INVALID_JSON = "invalid_json"
     INVALID_RECORD = "invalid_record"

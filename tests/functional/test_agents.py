@@ -96,12 +96,18 @@ async def test_article_duplicate_and_rejection_are_routed(harness: Harness) -> N
     assert r["reason"] == "invalid_json" and r["original"] == "{broken json"
     assert r["source"]["offset"] == 1
     assert rejection.key == b"https://x.example/broken"  # no id/url inside: the input's key
-    assert rejection.headers["schema"] == b"rejection.v1"
+    assert rejection.headers["schema"] == b"rejection.v2"
+    # The value cannot be read: the URL comes from the key, and the key is kept as it was.
+    assert r["url"] == "https://x.example/broken"
+    assert (r["key"], r["key_encoding"]) == ("https://x.example/broken", "utf-8")
     assert d["duplicate_of"] == a["id"] and d["page_id"] == "p2"
     assert duplicate.headers["schema"] == b"duplicate.v1"
     metrics = harness.news.metrics.render().decode()
     assert "news_pages_total 3.0" in metrics
     assert 'news_rejections_total{reason="invalid_json"} 1.0' in metrics
+    # p1 and p2 came keyed b"k", not by their URL; the broken page has no URL to compare.
+    assert 'news_key_mismatches_total{kind="different"} 2.0' in metrics
+    assert 'news_key_mismatches_total{kind="missing"} 0.0' in metrics
 
 
 async def test_update_gets_the_same_id_and_the_next_version(harness: Harness) -> None:

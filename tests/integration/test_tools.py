@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -366,6 +367,7 @@ def test_tail_timeout_ends_an_idle_follow(filled: tuple[Topics, list[dict[str, A
 
 
 def _rejection(reason: str, original: bytes, at: str, url: str | None) -> dict[str, Any]:
+    """A rejection.v1 record (what older workers wrote; redrive still reads them)."""
     try:
         text, encoding = original.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -378,7 +380,8 @@ def _rejection(reason: str, original: bytes, at: str, url: str | None) -> dict[s
         "url": url,
         "original": text,
         "original_encoding": encoding,
-        "source": {"topic": "pages.raw", "partition": 0, "offset": 1},
+        # Each original from its own position: one position is one original.
+        "source": {"topic": "pages.raw", "partition": 0, "offset": zlib.crc32(original)},
         "rejected_at": at,
     }
 

@@ -34,7 +34,7 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
 
 
 ARTICLE = _validator("article.v1.json")
-REJECTION = _validator("rejection.v1.json")
+REJECTION = _validator("rejection.v2.json")
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

@@ -32,7 +32,7 @@ def test_article_event_matches_schema() -> None:
 
 
 def test_rejection_matches_schema_for_text_and_binary_originals() -> None:
-    check = validator("rejection.v1.json")
+    check = validator("rejection.v2.json")
     for data in (b"not json", b"\xff\xfe binary"):
         result = process_page(data, received_at=RECEIVED, options=PipelineOptions())
         assert isinstance(result, Rejection)

@@ -14,7 +14,8 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from tests import factories
-from worker.commands.redrive import Candidate, choose, parse_time
+from worker.commands.redrive import Outgoing, outgoing, parse_time
+from worker.commands.rejections import Chains, Filters, Stored, plan, read_rejection
 from worker.commands.render import render_json, render_pretty
 from worker.commands.tail import resolve_topic
 from worker.errors import ToolError
@@ -80,55 +81,138 @@ def test_parse_time_accepts_rfc3339_and_ages() -> None:
             parse_time(bad)
 
 
-def test_choose_sends_the_utf8_original_keyed_by_url() -> None:
+def _read(value: bytes, **kwargs: Any) -> Stored:
+    item = read_rejection(_record(value, **kwargs))
+    assert isinstance(item, Stored), item
+    return item
+
+
+def _send(item: Stored, filters: Filters | None = None, *others: Stored) -> Outgoing | str:
+    """What redrive does with `item` among `others`: the Outgoing message or the skip."""
+    chains = Chains()
+    for one in (item, *others):
+        chains.add(one)
+    verdict = plan(item, filters or Filters(), chains)
+    return verdict if verdict is not None else outgoing(item, None)
+
+
+def _v2(original: bytes, **fields: Any) -> bytes:
+    """A rejection.v2 record as the worker writes it, from a message with key and headers."""
+    result = process_page(
+        original, received_at=NOW, options=PipelineOptions(),
+        source=Source(topic="pages.raw", partition=0, offset=3),
+    )
+    assert isinstance(result, Rejection)
+    headers = fields.pop("headers", [("crawler", b"fleet-7"), ("trace", b"\xff\x00")])
+    stamped = result.with_message(fields.pop("key", b"crawler-key"), headers, TS / 1000)
+    data = stamped.to_dict()
+    data.update(fields)
+    return orjson.dumps(data)
+
+
+def test_v2_original_goes_back_with_its_key_headers_and_timestamp() -> None:
     original = factories.message(status=503)
-    value = _rejection(original, rejected_at="2025-03-04T10:00:00Z")
-    chosen = choose(_record(value), {"http_error"}, None, None)
-    assert chosen == Candidate(
-        "http_error", original, factories.raw_page()["url"].encode(), "pages.rejected/1@9"
+    message = _send(_read(_v2(original)))
+    assert isinstance(message, Outgoing)
+    assert message.value == original
+    assert message.key == b"crawler-key"  # the original key, not the URL
+    assert message.timestamp_ms == TS
+    assert message.headers == (
+        ("crawler", b"fleet-7"), ("trace", b"\xff\x00"),
+        ("news-redrive-of", b"pages.rejected/1@9"), ("news-redrive-origin", b"pages.raw/0@3"),
     )
 
 
-def test_choose_decodes_base64_originals() -> None:
+def test_v2_keeps_a_missing_key_missing() -> None:
+    message = _send(_read(_v2(factories.message(status=503), key=None)))
+    assert isinstance(message, Outgoing) and message.key is None
+
+
+def test_v1_original_is_keyed_by_its_url_without_headers() -> None:
+    original = factories.message(status=503)
+    item = _read(_rejection(original, schema="rejection.v1", rejected_at="2025-03-04T10:00:00Z"))
+    message = _send(item)
+    assert isinstance(message, Outgoing)
+    assert (message.value, message.key, message.timestamp_ms) == (
+        original, factories.raw_page()["url"].encode(), None)
+    assert [name for name, _ in message.headers] == ["news-redrive-of", "news-redrive-origin"]
+
+
+def test_base64_originals_are_decoded() -> None:
     original = b"\xff\xfe\x00 binary junk"
-    value = _rejection(original)
+    value = _v2(original)
     assert orjson.loads(value)["original_encoding"] == "base64"
-    chosen = choose(_record(value, key=b"input-key"), None, None, None)
-    assert isinstance(chosen, Candidate)
-    assert chosen.value == original
-    assert chosen.key == b"input-key"  # no url anywhere: the rejection's own key
+    message = _send(_read(value))
+    assert isinstance(message, Outgoing) and message.value == original
 
 
-def test_choose_filters_by_reason_and_window() -> None:
-    value = _rejection(factories.message(status=404), rejected_at="2025-03-04T10:00:00Z")
-    record = _record(value)
+def test_filters_by_reason_and_window() -> None:
+    item = _read(_v2(factories.message(status=404), rejected_at="2025-03-04T10:00:00Z"))
     at = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
-    assert choose(record, {"timeout"}, None, None) is None
-    assert choose(record, None, at + timedelta(seconds=1), None) is None
-    assert choose(record, None, None, at) is None  # --until is exclusive
-    assert isinstance(choose(record, None, at, at + timedelta(seconds=1)), Candidate)
+    assert _send(item, Filters(reasons={"timeout"})) == "filtered"
+    assert _send(item, Filters(since=at + timedelta(seconds=1))) == "filtered"
+    assert _send(item, Filters(until=at)) == "filtered"  # --until is exclusive
+    assert isinstance(_send(item, Filters(since=at, until=at + timedelta(seconds=1))), Outgoing)
 
 
-def test_choose_uses_the_message_timestamp_without_rejected_at() -> None:
-    value = _rejection(factories.message(status=404), rejected_at=None)
-    record = _record(value, timestamp=TS)
+def test_the_message_timestamp_stands_in_for_a_missing_rejected_at() -> None:
+    item = _read(_v2(factories.message(status=404), rejected_at=None), timestamp=TS)
     kafka_time = datetime.fromtimestamp(TS / 1000, tz=UTC)
-    assert choose(record, None, kafka_time + timedelta(seconds=1), None) is None
-    assert isinstance(choose(record, None, kafka_time, None), Candidate)
+    assert _send(item, Filters(since=kafka_time + timedelta(seconds=1))) == "filtered"
+    assert isinstance(_send(item, Filters(since=kafka_time)), Outgoing)
 
 
-def test_choose_falls_back_to_the_url_inside_the_original() -> None:
-    original = factories.message(url="https://news.example/inner", status=500)
-    value = _rejection(original, url=None)
-    chosen = choose(_record(value), None, None, None)
-    assert isinstance(chosen, Candidate) and chosen.key == b"https://news.example/inner"
+def test_a_redriven_copy_rejected_again_supersedes_the_first_rejection() -> None:
+    page = factories.message(status=503)
+    first = _read(_v2(page, rejected_at="2025-03-04T10:00:00Z"), offset=9)
+    again = _read(_v2(page, rejected_at="2025-03-04T11:00:00Z", headers=[
+        ("crawler", b"fleet-7"), ("news-redrive-of", b"pages.rejected/1@9"),
+        ("news-redrive-origin", b"pages.raw/0@3")]), offset=20)
+    assert again.redrive_of == "pages.rejected/1@9" and again.origin == first.origin
+    assert _send(first, None, again) == "superseded"
+    assert _send(again, None, first) == "redriven"  # skipped unless asked
+    message = _send(again, Filters(again=True), first)
+    assert isinstance(message, Outgoing)
+    assert message.headers[-2:] == (
+        ("news-redrive-of", b"pages.rejected/1@20"), ("news-redrive-origin", b"pages.raw/0@3"))
+    assert [n for n, _ in message.headers].count("news-redrive-of") == 1
 
 
-def test_choose_reports_unusable_records() -> None:
-    assert choose(_record(b"not json"), None, None, None) == "not a rejection record"
-    assert choose(_record(b'{"reason": "timeout"}'), None, None, None) == "not a rejection record"
+def test_a_redelivered_rejection_is_sent_once() -> None:
+    page = factories.message(status=503)
+    one = _read(_v2(page, rejected_at="2025-03-04T10:00:00Z"), offset=9)
+    two = _read(_v2(page, rejected_at="2025-03-04T10:00:00Z"), offset=10)  # crash replay
+    assert _send(one, None, two) == "superseded"
+    assert isinstance(_send(two, None, one), Outgoing)
+
+
+def test_originals_over_the_page_limit_are_skipped() -> None:
+    item = _read(_v2(factories.message(status=503)))
+    assert _send(item, Filters(max_bytes=item.size - 1)) == "too_large"
+    assert isinstance(_send(item, Filters(max_bytes=item.size)), Outgoing)
+
+
+def test_an_omitted_original_is_incomplete_and_keeps_its_source() -> None:
+    full = orjson.loads(_v2(factories.message(status=503)))
+    value = orjson.dumps(dict(full, original=None, original_encoding=None,
+                              original_omitted="size"))
+    item = _read(value)
+    assert not item.complete and item.value is None
+    assert item.source == ("pages.raw", 0, 3) and item.size > 0
+
+
+def test_unusable_records_say_why() -> None:
+    assert read_rejection(_record(b"not json")) == "not a rejection record"
+    assert read_rejection(_record(b'{"reason": "timeout"}')) == "not a rejection record"
     broken = orjson.dumps({"reason": "timeout", "original": "%%%", "original_encoding": "base64"})
-    assert choose(_record(broken), None, None, None) == "original is not valid base64"
+    assert "not valid base64" in str(read_rejection(_record(broken)))
+    assert read_rejection(_record(orjson.dumps(
+        {"schema": "rejection.v9", "reason": "x", "original": "y"}))) == (
+        "unknown schema 'rejection.v9'")
+    omitted = orjson.dumps({"schema": "rejection.v2", "reason": "too_large", "original": None,
+                            "original_omitted": "size", "source": {"file": "a.jsonl"}})
+    assert read_rejection(_record(omitted)) == (
+        "original omitted and no source position to fetch it from")
 
 
 # --- tail rendering -----------------------------------------------------------------------

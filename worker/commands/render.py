@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from aiokafka import ConsumerRecord
 
+from worker.pipeline.types import REJECTION_SCHEMAS
+
 _BODY_WIDTH = 120
 _BOLD, _DIM, _RED, _YELLOW, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
 
@@ -69,13 +71,14 @@ def render_pretty(record: ConsumerRecord[bytes, bytes], *, colour: bool = False)
                 "  " + style(_DIM, _first_line(data.get("body"))),
             ]
         )
-    if isinstance(data, dict) and schema == "rejection.v1":
+    if isinstance(data, dict) and schema in REJECTION_SCHEMAS:
         source = data.get("source") or {}
         origin = (
             f"{source.get('topic')}/{source.get('partition')}@{source.get('offset')}"
             if "topic" in source
             else _join(source.get("file"), source.get("line"))
         )
+        redrive = data.get("redrive") if isinstance(data.get("redrive"), dict) else None
         return "\n".join(
             [
                 style(_RED, f"rejected {data.get('reason')}") + f": {data.get('detail')}",
@@ -83,6 +86,9 @@ def render_pretty(record: ConsumerRecord[bytes, bytes], *, colour: bool = False)
                 + _join(
                     data.get("url") or "(no url)",
                     f"from {origin}" if origin else None,
+                    f"redriven copy of {redrive.get('of')}" if redrive else None,
+                    "original omitted (size): redrive reads it from the source"
+                    if data.get("original_omitted") else None,
                     data.get("rejected_at"),
                     style(_DIM, where),
                 ),

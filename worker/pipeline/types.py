@@ -1,20 +1,25 @@
 """Values that flow through the pipeline: a validated page in, an article (or rejection) out.
 
-Plain frozen dataclasses with no I/O. `to_dict()` gives the wire shape of schemas/*.v1.json;
-datetimes are always timezone-aware UTC and serialise as RFC 3339 with a `Z`.
+Plain frozen dataclasses with no I/O. `to_dict()` gives the wire shape of schemas/*.json
+(article.v1, rejection.v2, duplicate.v1); datetimes are always timezone-aware UTC and
+serialise as RFC 3339 with a `Z`.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from worker.errors import RejectReason
 
 ARTICLE_SCHEMA = "article.v1"
-REJECTION_SCHEMA = "rejection.v1"
+REJECTION_SCHEMA = "rejection.v2"
+# Every rejection schema a reader must still understand: v1 records stay on topics until
+# retention removes them (v1 has no key, headers, timestamp or redrive marker).
+REJECTION_SCHEMAS = ("rejection.v1", "rejection.v2")
 DUPLICATE_SCHEMA = "duplicate.v1"
 RAW_PAGE_SCHEMA = "raw_page.v1"
 
@@ -154,12 +159,20 @@ class Source:
     offset: int | None = None
     file: str | None = None
     line: int | None = None
+    timestamp: int | None = None  # the Kafka message timestamp, ms since the epoch
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in (
             ("topic", self.topic), ("partition", self.partition), ("offset", self.offset),
-            ("file", self.file), ("line", self.line),
+            ("timestamp", self.timestamp), ("file", self.file), ("line", self.line),
         ) if v is not None}
+
+    @property
+    def position(self) -> str | None:
+        """`topic/partition@offset` for a topic position, else None."""
+        if self.topic is None or self.partition is None or self.offset is None:
+            return None
+        return f"{self.topic}/{self.partition}@{self.offset}"
 
 
 def encode_original(original: bytes | str) -> tuple[str, str]:
@@ -172,9 +185,47 @@ def encode_original(original: bytes | str) -> tuple[str, str]:
         return base64.b64encode(original).decode("ascii"), "base64"
 
 
+def original_bytes(original: bytes | str) -> bytes:
+    """The original message as the bytes that were received."""
+    if isinstance(original, bytes):
+        return original
+    return original.encode("utf-8", "surrogatepass")
+
+
+# Headers `news-worker redrive` puts on the copies it sends: which rejection the copy came
+# from, and where the original was first consumed (the same through any number of redrives).
+REDRIVE_OF_HEADER = "news-redrive-of"
+REDRIVE_ORIGIN_HEADER = "news-redrive-origin"
+
+Headers = tuple[tuple[str, bytes | None], ...]
+
+
+def _header_text(headers: Headers, name: str) -> str | None:
+    for key, value in headers:
+        if key == name and value is not None:
+            return value.decode("utf-8", "replace")
+    return None
+
+
+def _absolute_url(key: bytes | None) -> str | None:
+    """The key as a URL when it reads as an absolute http(s) URL (crawlers key by URL)."""
+    if not key or len(key) > 8192:
+        return None
+    try:
+        text = key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lowered = text.lower()
+    return text if lowered.startswith(("http://", "https://")) and len(text) > 8 else None
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """A page that yields no article, with the complete original (schemas/rejection.v1.json)."""
+    """A page that yields no article, with the complete original (schemas/rejection.v2.json).
+
+    The pipeline knows only the message value; the stream adds the Kafka key, headers and
+    timestamp with `with_message` so redrive can restore the message as it was.
+    """
 
     reason: RejectReason
     detail: str
@@ -183,9 +234,50 @@ class Rejection:
     url: str | None = None
     source: Source = field(default_factory=Source)
     rejected_at: datetime | None = None
+    key: bytes | None = None
+    headers: Headers = ()
+
+    def with_message(self, key: object, headers: Any, timestamp: float | None) -> Rejection:
+        """This rejection with the input message's key, headers and timestamp (seconds).
+
+        When the value could not be read (not JSON, too large) the URL comes from the key,
+        which the input contract says is the page URL.
+        """
+        raw_key = key if isinstance(key, bytes) else None
+        # aiokafka gives a sequence of (name, bytes) pairs; Faust may hand over a mapping.
+        items = list(headers.items()) if isinstance(headers, Mapping) else list(headers or ())
+        pairs = tuple(
+            (str(name), value if value is None or isinstance(value, bytes) else str(value).encode())
+            for name, value in items
+        )
+        stamp = round(timestamp * 1000) if timestamp else None
+        return replace(
+            self,
+            key=raw_key,
+            headers=pairs,
+            url=self.url or _absolute_url(raw_key),
+            source=replace(self.source, timestamp=stamp),
+        )
+
+    def redrive_marker(self) -> dict[str, str] | None:
+        """{"of", "origin"} when the rejected message was a copy sent by `redrive`."""
+        of = _header_text(self.headers, REDRIVE_OF_HEADER)
+        if of is None:
+            return None
+        origin = _header_text(self.headers, REDRIVE_ORIGIN_HEADER) or of
+        return {"of": of, "origin": origin}
 
     def to_dict(self) -> dict[str, Any]:
         text, encoding = encode_original(self.original)
+        key_text, key_encoding = (
+            encode_original(self.key) if self.key is not None else (None, None)
+        )
+        headers = []
+        for name, value in self.headers:
+            value_text, value_encoding = (
+                encode_original(value) if value is not None else (None, None)
+            )
+            headers.append({"name": name, "value": value_text, "encoding": value_encoding})
         return {
             "schema": REJECTION_SCHEMA,
             "reason": self.reason.value,
@@ -194,7 +286,13 @@ class Rejection:
             "url": self.url,
             "original": text,
             "original_encoding": encoding,
+            "original_bytes": len(original_bytes(self.original)),
+            "original_omitted": None,
+            "key": key_text,
+            "key_encoding": key_encoding,
+            "headers": headers,
             "source": self.source.to_dict(),
+            "redrive": self.redrive_marker(),
             "rejected_at": format_instant(self.rejected_at),
         }
 

@@ -3,7 +3,7 @@ writes the table.
 
     extract_articles  (pages topic, one page at a time per partition set)
         raw bytes -> PageExecutor (off the loop, time-limited) -> Article | Rejection
-        Rejection -> rejected topic                              # (page id | url, rejection.v1)
+        Rejection -> rejected topic                              # (page id | url, rejection.v2)
         Article   -> stories topic                               # (dedupe_key, story record)
     drop_duplicates   (stories topic, co-partitioned with the `dedupe` table)
         decide(entry, article, origin="pages-topic:partition:offset")
@@ -182,6 +182,7 @@ async def extract_page(
 async def route_page(news: NewsApp, event: EventT[bytes], result: Article | Rejection) -> None:
     """Send a rejection to the rejected topic, or an article on to its dedupe partition."""
     msg = event.message
+    news.metrics.observe_key(msg.key, result.url)
     if isinstance(result, Article):
         origin = f"{msg.topic}:{msg.partition}:{msg.offset}"
         value = encode_story(result, origin, msg.timestamp)
@@ -194,6 +195,8 @@ async def route_page(news: NewsApp, event: EventT[bytes], result: Article | Reje
             msg.value if isinstance(msg.value, bytes) else b"",
             result.page_id, result.url, Source(msg.topic, msg.partition, msg.offset),
         )
+    # The key, headers and timestamp go into the rejection, so redrive restores them.
+    result = result.with_message(msg.key, msg.headers, msg.timestamp)
     await publish_rejection(news, result, msg.timestamp, msg.key)
 
 

@@ -131,11 +131,29 @@ class WorkerMetrics:
         self.expired = Counter(
             "news_dedupe_expired_keys", "Dedupe keys removed by the expiry sweep.", registry=r
         )
+        self.key_mismatches = Counter(
+            "news_key_mismatches",
+            "Pages whose Kafka key is not their url (missing or different); the contract keys "
+            "pages by URL so that crawls of one page stay in order on one partition.",
+            ["kind"],
+            registry=r,
+        )
+        for kind in ("missing", "different"):
+            self.key_mismatches.labels(kind)  # zeros, so a first occurrence can alert
         self.consumer_lag = _ConsumerLag()
         r.register(self.consumer_lag)
         self.extraction_pool = _ExtractionPool()
         r.register(self.extraction_pool)
         ProcessCollector(registry=r)  # process_resident_memory_bytes, _cpu_seconds_total, ...
+
+    def observe_key(self, key: object, url: str | None) -> None:
+        """Count a page whose Kafka key is missing or is not its `url` (when it has one)."""
+        if url is None:
+            return
+        if not isinstance(key, bytes) or not key:
+            self.key_mismatches.labels("missing").inc()
+        elif key != url.encode("utf-8", "surrogatepass"):
+            self.key_mismatches.labels("different").inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from worker.pipeline.types import Article, Entity, Rejection
+from worker.pipeline.types import Article, Entity, Rejection, original_bytes
 
 _INSTANTS = ("published_at", "modified_at", "fetched_at")
 _TUPLES = ("authors", "tags", "keywords")
@@ -61,17 +61,25 @@ def encode_sweep(now: datetime) -> bytes:
 
 
 def encode_rejection(rejection: Rejection, limit: int) -> bytes:
-    """The rejection record as JSON; the original goes base64 if escaping made it too big.
+    """The rejection record as JSON, no larger than `limit` bytes whenever that is possible.
 
-    JSON escaping can multiply a hostile page's size (quotes, backslashes); base64 is
-    bounded at 4/3, which the rejected topic's `max.message.bytes` allows for.
+    JSON escaping can multiply a hostile page's size (quotes, backslashes), so an original
+    that makes the record too big goes base64 (bounded at 4/3). If even that does not fit
+    (an output the broker refused, a limit smaller than the page), the original is left out:
+    `original` null, `original_omitted: "size"`, and `news-worker redrive` fetches it from
+    `source`; as a last resort the key and headers go too (`headers` null), redrive reads
+    them from `source` as well. `original_bytes` always says how big the original was.
     """
     data = rejection.to_dict()
     value = orjson.dumps(data)
     if len(value) > limit and data.get("original_encoding") == "utf-8":
-        original = rejection.original
-        raw = original.encode("utf-8", "surrogatepass") if isinstance(original, str) else original
-        data["original"] = base64.b64encode(raw).decode("ascii")
+        data["original"] = base64.b64encode(original_bytes(rejection.original)).decode("ascii")
         data["original_encoding"] = "base64"
+        value = orjson.dumps(data)
+    if len(value) > limit:
+        data.update(original=None, original_encoding=None, original_omitted="size")
+        value = orjson.dumps(data)
+    if len(value) > limit:
+        data.update(key=None, key_encoding=None, headers=None)
         value = orjson.dumps(data)
     return value
