@@ -1,8 +1,10 @@
-"""`python3 -m tools.kafka up|down|status|fetch|topics`: the Makefile's broker commands.
+"""`python3 -m tools.kafka up|down|status|fetch|topics|cli`: the Makefile's broker commands.
 
 `up` starts a broker in the background with its state in `.kafka/run/` (127.0.0.1:9092 by
 default) and returns once it serves metadata; `down` stops exactly the PID `up` recorded.
-Errors print one line (plus the broker log tail when there is one) and exit 1.
+`cli TOOL ARGS...` runs one of Kafka's own CLI tools (`consumer-groups`, `topics`, ...)
+against it (tools/kafka/cli.py). Errors print one line (plus the broker log tail when there
+is one) and exit 1.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from tools.kafka.cli import TOOLS, run_tool
 from tools.kafka.jars import KafkaSetupError, ensure_jars
 from tools.kafka.localkafka import CACHE_DIR, LocalKafka, kafka_version
 
@@ -31,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--port", type=int, default=9092)
         cmd.add_argument("--controller-port", type=int, default=9093)
     sub.add_parser("fetch", help="resolve the Kafka jars through Maven (done by `up` too)")
+    cli = sub.add_parser(
+        "cli",
+        help="run a Kafka CLI tool against the local broker: "
+        + ", ".join(sorted(TOOLS))
+        + " (arguments as for kafka-TOOL.sh; --bootstrap-server defaults to 127.0.0.1:$KAFKA_PORT)",
+    )
+    cli.add_argument("tool", choices=sorted(TOOLS), metavar="TOOL")
+    cli.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     topics = sub.add_parser("topics", help="create topics NAME:PARTITIONS (needs aiokafka)")
     topics.add_argument("--bootstrap", default="127.0.0.1:9092")
     topics.add_argument("specs", nargs="+", metavar="NAME:PARTITIONS")
@@ -41,6 +52,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "fetch":
         print(ensure_jars(kafka_version(), CACHE_DIR))
         return 0
+    if args.command == "cli":
+        return run_tool(args.tool, args.args, version=kafka_version(), cache_dir=CACHE_DIR)
     if args.command == "topics":
         from tools.kafka.topics import create_topics
 

@@ -1,6 +1,8 @@
 """Resolve Apache Kafka's jars from Maven Central into `.kafka/<version>/lib`, once.
 
-`tools/kafka/pom.xml` names `org.apache.kafka:kafka_2.13:<version>` plus one slf4j binding.
+`tools/kafka/pom.xml` names `org.apache.kafka:kafka_2.13:<version>` (the broker),
+`org.apache.kafka:kafka-tools:<version>` (Kafka's CLI tools, `tools/kafka/cli.py`) and one
+slf4j binding.
 The binding must match what that Kafka brings: Kafka 3.x logs through reload4j
 (`slf4j-reload4j`), Kafka 4.x through log4j2 (`log4j-slf4j-impl` at the log4j-core version).
 We guess from the major version, then check the copied jars and resolve again if the guess
@@ -18,6 +20,7 @@ from pathlib import Path
 
 POM = Path(__file__).resolve().with_name("pom.xml")
 DONE_MARK = ".complete"
+ARTIFACTS = ("kafka_2.13", "kafka-tools")  # both at the Kafka version
 
 Binding = tuple[str, str, str]  # (groupId, artifactId, version)
 
@@ -89,16 +92,24 @@ def _copy_dependencies(mvn: str, version: str, binding: Binding, out: Path) -> N
         )
 
 
+def _complete(lib: Path, version: str) -> bool:
+    """Whether `lib` was resolved to the end, with every artifact we need (a cache resolved
+    before the tools jar was added lacks it and is resolved again)."""
+    if not (lib / DONE_MARK).exists():
+        return False
+    return all(_jar_version(lib, artifact) == version for artifact in ARTIFACTS)
+
+
 def ensure_jars(version: str, cache_dir: Path) -> Path:
     """Return `.kafka/<version>/lib`, resolving it through Maven the first time only."""
     lib = cache_dir / version / "lib"
-    if (lib / DONE_MARK).exists():
+    if _complete(lib, version):
         return lib
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Several test sessions may start at once on a fresh clone: one resolves, the others wait.
     with open(cache_dir / f".{version}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if (lib / DONE_MARK).exists():
+        if _complete(lib, version):
             return lib
         mvn = require_tool("mvn", "install Maven 3 (e.g. `apt-get install maven`)")
         staging = cache_dir / version / f"lib.tmp-{os.getpid()}"
@@ -107,8 +118,9 @@ def ensure_jars(version: str, cache_dir: Path) -> Path:
         wanted = _matching_binding(staging)
         if wanted != binding:
             _copy_dependencies(mvn, version, wanted, staging)
-        if _jar_version(staging, "kafka_2.13") != version:
-            raise KafkaSetupError(f"kafka_2.13-{version}.jar missing after Maven resolution")
+        for artifact in ARTIFACTS:
+            if _jar_version(staging, artifact) != version:
+                raise KafkaSetupError(f"{artifact}-{version}.jar missing after Maven resolution")
         (staging / DONE_MARK).write_text(":".join(wanted) + "\n")
         if lib.exists():
             shutil.rmtree(lib)

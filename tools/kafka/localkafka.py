@@ -9,7 +9,8 @@ fixture (free ports, temp dir) and the demo.
     python3 -m tools.kafka up [--port 9092] [--controller-port 9093]
     python3 -m tools.kafka down | status | fetch
 
-`KAFKA_VERSION` picks the Kafka release (default 3.9.2; 4.1.x works too).
+`KAFKA_VERSION` picks the Kafka release (default 3.9.2; 4.1.x works too);
+`KAFKA_RETENTION_HOURS` how long it keeps records (default 168, read at every start).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tools.kafka import jars, probe
 from tools.kafka.jars import KafkaSetupError
 
 DEFAULT_VERSION = "3.9.2"
+DEFAULT_RETENTION_HOURS = 168
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".kafka"
 LOG_TAIL_LINES = 25
@@ -58,6 +60,17 @@ logger.state.level = warn
 def kafka_version() -> str:
     """The Kafka release to run: `KAFKA_VERSION`, else the default."""
     return os.environ.get("KAFKA_VERSION") or DEFAULT_VERSION
+
+
+def retention_hours() -> int:
+    """How long the local broker keeps records: `KAFKA_RETENTION_HOURS`, else 168 (7 days,
+    Kafka's own default and NEWS_DEDUPE_WINDOW): `redrive` needs the originals that long."""
+    text = os.environ.get("KAFKA_RETENTION_HOURS") or str(DEFAULT_RETENTION_HOURS)
+    if not text.isdigit() or int(text) < 1:
+        raise KafkaSetupError(
+            f"KAFKA_RETENTION_HOURS={text!r} is not a whole number of hours >= 1 (e.g. 168)"
+        )
+    return int(text)
 
 
 def new_cluster_id() -> str:
@@ -306,7 +319,7 @@ class LocalKafka:
             "delete.topic.enable": "true",
             "num.network.threads": "2",
             "num.io.threads": "4",
-            "log.retention.hours": "24",
+            "log.retention.hours": str(retention_hours()),
         }
         if self.secure is not None:
             secure = f"SASL_SSL://{h}:{self.secure_port}"
