@@ -1,6 +1,7 @@
 # news-worker: everything a developer runs, in one place.
 #   make demo   - the real thing end to end on a local Kafka it starts (and stops) itself
 #   make test   - the whole suite: unit, functional and integration against a real broker
+#   make test-cluster - fault tests on a real 3-node Kafka cluster (CI runs both)
 # Needs Python 3.11+, Java 17+ and Maven on PATH (Kafka jars come from Maven Central).
 
 PYTHON      ?= python3
@@ -8,10 +9,11 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 KAFKA_PORT  ?= 9092
+NODES       ?= 1
 PYTEST_ARGS ?=
 BENCH_ARGS  ?=
 
-.PHONY: setup test test-unit demo kafka-up kafka-down kafka-status check lint typecheck bench clean
+.PHONY: setup test test-cluster test-unit demo kafka-up kafka-down kafka-status check lint typecheck bench clean
 
 # Reinstall only when the package metadata changed (idempotent, fast when nothing did).
 $(STAMP): pyproject.toml
@@ -23,10 +25,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The whole suite. Integration tests start their own broker on free ports (tests/conftest.py)
-# and stop it at the end; none of them is skipped for lack of one.
+# The whole suite but the cluster tests. Integration tests start their own broker on free
+# ports (tests/conftest.py) and stop it at the end; none of them is skipped for lack of one.
 test: setup
-	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:cacheprovider --ignore=tests/cluster $(PYTEST_ARGS)
+
+# Fault tests on a real 3-node Kafka cluster (tests/cluster: leader crash, zombie worker,
+# rolling deploy, scaling, a seeded crash soak); the cluster starts and stops with pytest.
+# Separate because they take minutes; CI (.ci/run) runs both targets.
+test-cluster: setup
+	$(PY) -m pytest -p no:cacheprovider tests/cluster $(PYTEST_ARGS)
 
 # Fast feedback: no broker.
 test-unit: setup
@@ -36,7 +44,7 @@ demo: setup
 	@PYTHON=$(PY) KAFKA_PORT=$(KAFKA_PORT) tools/demo.sh
 
 kafka-up:
-	$(PYTHON) -m tools.kafka up --port $(KAFKA_PORT)
+	$(PYTHON) -m tools.kafka up --port $(KAFKA_PORT) --nodes $(NODES)
 
 kafka-down:
 	$(PYTHON) -m tools.kafka down --port $(KAFKA_PORT)

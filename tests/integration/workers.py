@@ -131,6 +131,7 @@ class Cluster:
     bootstrap: str
     root: Path
     partitions: int = 4
+    replication: int = 1  # of the pages topic we create and the topics the workers create
     extra_env: dict[str, str] = field(default_factory=dict)
     app_id: str = field(default_factory=lambda: f"nw-{uuid.uuid4().hex[:10]}")
     workers: list[WorkerProcess] = field(default_factory=list)
@@ -149,6 +150,7 @@ class Cluster:
             "NEWS_TOPIC_REJECTED": self.topics["rejected"],
             "NEWS_TOPIC_DUPLICATES": self.topics["duplicates"],
             "NEWS_TOPIC_PARTITIONS": str(self.partitions),
+            "NEWS_TOPIC_REPLICATION": str(self.replication),
             "NEWS_DATA_DIR": str(self.root / f"data-{index}"),
             "NEWS_WEB_PORT": str(port),
             "NEWS_LOG_FORMAT": "json",
@@ -178,7 +180,7 @@ class Cluster:
         await admin.start()
         try:
             await admin.create_topics([
-                NewTopic(self.topics["pages"], self.partitions, 1,
+                NewTopic(self.topics["pages"], self.partitions, self.replication,
                          topic_configs={"max.message.bytes": "2000000"}),
             ])
         finally:

@@ -4,7 +4,8 @@ One combined KRaft broker+controller on loopback: the client listener on `port`,
 controller listener on `controller_port`, a static `controller.quorum.voters`, and
 single-broker settings (replication 1, few internal partitions, no rebalance delay).
 The same class serves `make kafka-up`/`kafka-down` (state in `.kafka/run/`), the pytest
-fixture (free ports, temp dir) and the demo.
+fixture (free ports, temp dir) and the demo; `cluster.LocalCluster` runs several of them as
+one multi-node cluster (`make kafka-up NODES=3`).
 
     python3 -m tools.kafka up [--port 9092] [--controller-port 9093]
     python3 -m tools.kafka down | status | fetch
@@ -20,7 +21,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,7 +129,15 @@ class LocalKafka:
         heap: str = "1g",
         die_with_parent: bool = False,
         secure: SecureListener | None = None,
+        node_id: int = 1,
+        quorum: str | None = None,
+        cluster_id: str | None = None,
+        broker_settings: Mapping[str, str] | None = None,
+        jvm_flags: Sequence[str] = (),
     ) -> None:
+        """`node_id`, `quorum` (controller.quorum.voters), `cluster_id` and `broker_settings`
+        (server.properties entries that win over ours) let `cluster.LocalCluster` run several
+        of these as one cluster; a single broker needs none of them."""
         self.run_dir = Path(run_dir).resolve()
         self.version = version or kafka_version()
         self.host = host
@@ -143,6 +152,11 @@ class LocalKafka:
         self.secure_port = (
             (secure.port or probe.free_port(host)) if secure is not None else None
         )
+        self.node_id = node_id
+        self.quorum = quorum
+        self.cluster_id = cluster_id
+        self.broker_settings = dict(broker_settings or {})
+        self.jvm_flags = tuple(jvm_flags)
         self._proc: subprocess.Popen[bytes] | None = None
 
     # --- paths ---------------------------------------------------------------------
@@ -240,6 +254,34 @@ class LocalKafka:
         self.stop()
         self.start(timeout)
 
+    # --- for cluster.LocalCluster, whose nodes must all run before any is ready ------
+    def prepare(self) -> Path:
+        """Write the config and format the storage (fine in a worker thread); the jars' dir."""
+        lib = jars.ensure_jars(self.version, CACHE_DIR)
+        jars.require_tool(
+            "java", "install Java 17+ (e.g. `apt-get install openjdk-17-jre-headless`)"
+        )
+        self._write_config()
+        self._format_storage(lib)
+        return lib
+
+    def launch(self, lib: Path) -> None:
+        """Spawn the JVM of a `prepare`d node on its fixed ports, without waiting."""
+        if self.pid is not None:
+            raise KafkaSetupError(f"node {self.node_id} is already running (pid {self.pid})")
+        for port in (self.port, self.controller_port):
+            if probe.port_in_use(self.host, port):
+                raise KafkaSetupError(f"{self.host}:{port} is already in use")
+        self._spawn(lib)
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Return once this node serves metadata; SIGKILL it and raise if it does not."""
+        try:
+            self._wait_ready(timeout)
+        except KafkaSetupError:
+            self.kill()
+            raise
+
     @property
     def pid(self) -> int | None:
         """PID of the running broker (ours, or recorded in the pid file by another process)."""
@@ -271,6 +313,7 @@ class LocalKafka:
         return [
             "java",
             f"-Xmx{heap}",
+            *self.jvm_flags,
             "-Djava.awt.headless=true",
             f"-Dlog4j.configuration=file:{self.run_dir / 'log4j.properties'}",
             f"-Dlog4j2.configurationFile={self.run_dir / 'log4j2.properties'}",
@@ -296,8 +339,8 @@ class LocalKafka:
         h = self.host
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@{h}:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.quorum or f"{self.node_id}@{h}:{self.controller_port}",
             "listeners": f"PLAINTEXT://{h}:{self.port},CONTROLLER://{h}:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://{h}:{self.port}",
             "controller.listener.names": "CONTROLLER",
@@ -334,6 +377,7 @@ class LocalKafka:
                 "ssl.keystore.password": self.secure.keystore_password,
                 "ssl.key.password": self.secure.keystore_password,
             })
+        settings.update(self.broker_settings)
         self.config_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
 
     def _format_storage(self, lib: Path) -> None:
@@ -344,7 +388,7 @@ class LocalKafka:
             "kafka.tools.StorageTool",
             "format",
             "-t",
-            new_cluster_id(),
+            self.cluster_id or new_cluster_id(),
             "-c",
             str(self.config_file),
             heap="256m",
@@ -357,6 +401,8 @@ class LocalKafka:
             )
 
     def _spawn(self, lib: Path) -> None:
+        # With die_with_parent, PR_SET_PDEATHSIG fires when the *thread* that forked exits,
+        # not the process: spawn from the main thread or one that outlives the broker.
         cmd = self._java(lib, "kafka.Kafka", str(self.config_file), heap=self.heap)
         with open(self.log_file, "ab") as log:
             log.write(
