@@ -10,7 +10,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.pipeline.options import PipelineOptions
@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     )
     topic_replication: int = Field(
         default=1, ge=1, description="Replication factor for topics the worker creates."
+    )
+    topic_min_insync: int | None = Field(
+        default=None,
+        ge=1,
+        description="min.insync.replicas for topics the worker creates "
+        "(unset: replication - 1, at least 1; at most the replication).",
     )
     app_id: str = Field(
         default="news-worker",
@@ -126,6 +132,26 @@ class Settings(BaseSettings):
         default="at_least_once",
         description="Delivery guarantee (only at_least_once is offered; see README).",
     )
+
+    @model_validator(mode="after")
+    def _min_insync_fits_replication(self) -> Settings:
+        if self.topic_min_insync is not None and self.topic_min_insync > self.topic_replication:
+            raise ValueError(
+                f"NEWS_TOPIC_MIN_INSYNC={self.topic_min_insync} is more than "
+                f"NEWS_TOPIC_REPLICATION={self.topic_replication}: no write could ever succeed"
+            )
+        return self
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """min.insync.replicas of the worker's topics: set, or one replica short of all.
+
+        With acks=all and 3 replicas (-> 2), an acknowledged write is on two brokers, so losing
+        any one loses nothing, and writes go on while one broker is down.
+        """
+        if self.topic_min_insync is not None:
+            return self.topic_min_insync
+        return max(1, self.topic_replication - 1)
 
     def pipeline_options(self) -> PipelineOptions:
         """The pipeline's options object, built from these settings."""

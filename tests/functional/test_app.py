@@ -66,3 +66,32 @@ def test_every_topic_gets_our_partitions_and_room_for_a_quoted_page() -> None:
 def test_not_ready_before_an_assignment() -> None:
     news = create_app(Settings(app_id="ready", store="memory"))
     assert readiness(news) == (False, "waiting for a partition assignment")
+
+
+@pytest.mark.parametrize(("replication", "min_insync", "expected"),
+                         [(1, None, 1), (2, None, 1), (3, None, 2), (5, None, 4), (3, 3, 3)])
+def test_every_topic_gets_replication_and_min_insync_from_settings(
+    replication: int, min_insync: int | None, expected: int,
+) -> None:
+    settings = Settings(app_id="dur", store="memory", topic_replication=replication,
+                        topic_min_insync=min_insync)
+    news = create_app(settings)
+    specs = {t.name: t for t in topic_specs(news)}
+    # Complete: every topic NewsApp declares and every table's changelog, whatever is added.
+    declared = {v.get_topic_name() for v in vars(news).values() if isinstance(v, faust.Topic)}
+    declared |= {t.changelog_topic.get_topic_name() for t in news.app.tables.values()}
+    assert declared <= set(specs) and len(declared) >= 6
+    for spec in specs.values():
+        assert spec.replication_factor == replication, spec.name
+        assert spec.topic_configs["min.insync.replicas"] == str(expected), spec.name
+    # Faust's own declarations (if it ever creates one first) carry the same settings.
+    assert news.app.conf.topic_replication_factor == replication
+    channels = [v for v in vars(news).values() if isinstance(v, faust.Topic)]
+    for channel in [*channels, *(t.changelog_topic for t in news.app.tables.values())]:
+        assert channel.config["min.insync.replicas"] == str(expected), channel
+    assert news.app.conf.producer_acks == -1  # acks=all: min.insync.replicas applies
+
+
+def test_min_insync_above_replication_is_refused() -> None:
+    with pytest.raises(ValueError, match="NEWS_TOPIC_MIN_INSYNC=3 is more than"):
+        Settings(topic_replication=2, topic_min_insync=3)

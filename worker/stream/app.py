@@ -69,6 +69,16 @@ def max_record_bytes(settings: Settings) -> int:
     return (settings.max_page_bytes * 4) // 3 + _ENVELOPE
 
 
+def topic_config(settings: Settings, **extra: str) -> dict[str, str]:
+    """Topic-level config every topic the worker creates gets (plus `extra`).
+
+    The one place for durability settings: replication comes from `topic_replication_factor`
+    (Faust) and `topics.topic_specs`; min.insync.replicas from here, so with acks=all a
+    write is acknowledged only once that many replicas have it.
+    """
+    return {"min.insync.replicas": str(settings.min_insync_replicas), **extra}
+
+
 def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
     """Faust credentials for the configured Kafka security protocol (None for PLAINTEXT).
 
@@ -134,12 +144,14 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
     )
     # Our consumer keeps input partitions in order and without holes (worker/stream/consumer.py).
     app.transport = InputTransport(app.conf.broker_consumer, app)
-    big_records = {"max.message.bytes": str(record_limit)}
+    big_records = topic_config(settings, **{"max.message.bytes": str(record_limit)})
     pages = app.topic(
         settings.topic_pages,
         internal=True,  # "declare if missing", with our partition count
         partitions=partitions,
-        config={"max.message.bytes": str(settings.max_page_bytes + _ENVELOPE)},
+        config=topic_config(
+            settings, **{"max.message.bytes": str(settings.max_page_bytes + _ENVELOPE)}
+        ),
     )
     stories = app.topic(
         f"{settings.app_id}-stories", internal=True, partitions=partitions, config=big_records
@@ -157,6 +169,7 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         key_type=bytes,  # raw bytes both ways (the app's serializers)
         value_type=bytes,
         options={"driver": "rocksdict"} if rocksdb else None,
+        extra_topic_configs=topic_config(settings),  # its changelog topic
         help="dedupe key -> stories published under it (DedupeEntry JSON)",
     )
     return NewsApp(

@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
 from worker.errors import ToolError
-from worker.stream.app import NewsApp
+from worker.stream.app import NewsApp, topic_config
 
 log = logging.getLogger(__name__)
 _TOPIC_ALREADY_EXISTS = 36
@@ -26,14 +26,21 @@ CONNECT_TIMEOUT = 30.0  # seconds to wait for the broker at start-up
 
 
 def topic_specs(news: NewsApp) -> list[NewTopic]:
-    """Every topic the worker touches, with its partitions and config."""
+    """Every topic the worker touches, with its partitions and config.
+
+    Replication and min.insync.replicas come from settings for every one of them (topic
+    declarations may add their own config on top); every table's changelog is included,
+    whatever tables the app declares.
+    """
     settings = news.settings
-    changelog = news.dedupe.changelog_topic
+    changelogs = [table.changelog_topic for table in news.app.tables.values()]
     specs = []
-    for channel in [news.pages, news.stories, *news.outputs, changelog]:
+    for channel in [news.pages, news.stories, *news.outputs, *changelogs]:
         if not hasattr(channel, "get_topic_name"):
             continue  # an in-memory channel (functional tests)
-        config = {k: str(v) for k, v in (getattr(channel, "config", None) or {}).items()}
+        config = topic_config(settings, **{
+            k: str(v) for k, v in (getattr(channel, "config", None) or {}).items()
+        })
         if getattr(channel, "compacting", False):
             config["cleanup.policy"] = "compact"
         specs.append(NewTopic(
