@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -32,6 +33,24 @@ def test_pool_counts_live_processes_and_sums_their_memory() -> None:
         assert got["news_extract_pool_resident_memory_bytes"] < got[
             "process_resident_memory_bytes"]
         assert got["news_extract_pool_resident_memory_bytes"] > 1_000_000
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_killed_process_not_yet_reaped_is_not_live() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert resident_bytes(child.pid) is not None
+        child.kill()
+        deadline = time.monotonic() + 10
+        while open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the killed child never became a zombie"
+            time.sleep(0.01)
+        metrics = WorkerMetrics()
+        metrics.extraction_pool.source = lambda: [child.pid]
+        assert resident_bytes(child.pid) is None
+        assert samples(metrics)["news_extract_pool_processes"] == 0
     finally:
         child.kill()
         child.wait()

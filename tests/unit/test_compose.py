@@ -6,6 +6,7 @@ test skips otherwise; it is not a dependency), the Dockerfile is read as text.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,79 @@ def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
     # ...but not what the Dockerfile copies.
     for name in ("worker", "pyproject.toml", "README.md", "schemas", "examples"):
         assert name not in ignored
+
+
+# -- the monitoring profile: Prometheus and Grafana with deploy/'s provisioning ----------------
+
+
+def load_yaml(path: Path) -> Any:
+    yaml = pytest.importorskip("yaml", reason="PyYAML not installed (pip install pyyaml)")
+    return yaml.safe_load(path.read_text())
+
+
+def mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """Container path -> host path of a service's bind mounts (relative to the compose file)."""
+    binds = [v.split(":") for v in service["volumes"] if v.startswith("./")]
+    return {container: ROOT / host for host, container, *_ in binds}
+
+
+def test_prometheus_and_grafana_run_only_under_the_monitoring_profile(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    monitoring = {n for n, s in services.items() if "monitoring" in s.get("profiles", [])}
+    assert monitoring == {"prometheus", "grafana"}
+    assert services["prometheus"]["depends_on"]["worker"]["condition"] == "service_started"
+    assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_started"
+    assert {"prometheus-data", "grafana-data"} <= set(compose["volumes"])
+
+
+def test_published_ports_are_loopback_only_except_kafka(compose: dict[str, Any]) -> None:
+    for name in ("worker", "prometheus", "grafana"):
+        for port in compose["services"][name]["ports"]:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+    web_port = compose["services"]["worker"]["environment"]["NEWS_WEB_PORT"]
+    assert compose["services"]["worker"]["ports"] == [f"127.0.0.1:{web_port}:{web_port}"]
+
+
+def test_prometheus_scrapes_every_worker_container_and_loads_the_rules(
+    compose: dict[str, Any],
+) -> None:
+    service = compose["services"]["prometheus"]
+    [config_flag] = [a for a in service["command"] if a.startswith("--config.file=")]
+    config_path = Path(config_flag.split("=", 1)[1])
+    host_dir = mounts(service)[str(config_path.parent)]
+    assert host_dir == ROOT / "deploy" / "prometheus"
+    config = load_yaml(host_dir / config_path.name)
+    [job] = config["scrape_configs"]
+    assert job["job_name"] == "news-worker"  # the rules match up{job="news-worker"}
+    [dns] = job["dns_sd_configs"]
+    assert dns["names"] == ["worker"] and dns["type"] == "A"
+    assert dns["port"] == compose["services"]["worker"]["environment"]["NEWS_WEB_PORT"]
+    rule_files = [p for pattern in config["rule_files"] for p in host_dir.glob(pattern)]
+    assert rule_files == [host_dir / "rules" / "news-worker.yml"]
+
+
+def test_grafana_is_provisioned_with_that_prometheus_and_the_dashboard(
+    compose: dict[str, Any],
+) -> None:
+    service = compose["services"]["grafana"]
+    binds = mounts(service)
+    provisioning = binds["/etc/grafana/provisioning"]
+    [source] = load_yaml(provisioning / "datasources" / "prometheus.yml")["datasources"]
+    prometheus_port = compose["services"]["prometheus"]["ports"][0].rsplit(":", 1)[1]
+    assert source["url"] == f"http://prometheus:{prometheus_port}"
+    assert source["type"] == "prometheus" and source["isDefault"] is True
+    [provider] = load_yaml(provisioning / "dashboards" / "news-worker.yml")["providers"]
+    dashboards = binds[provider["options"]["path"]]
+    assert dashboards == ROOT / "deploy" / "grafana" / "dashboards"
+    home = service["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (dashboards / Path(home).name).exists()
+    # Every panel, query and annotation of every dashboard uses the provisioned data source.
+    for path in dashboards.glob("*.json"):
+        board = json.loads(path.read_text())
+        uids = {p["datasource"]["uid"] for p in board["panels"]}
+        uids |= {t["datasource"]["uid"] for p in board["panels"] for t in p["targets"]}
+        uids |= {a["datasource"]["uid"] for a in board["annotations"]["list"]}
+        uids |= {v["datasource"]["uid"] for v in board["templating"]["list"]}
+        assert uids == {source["uid"]}, path.name

@@ -53,10 +53,15 @@ class _ConsumerLag(Collector):
 
 
 def resident_bytes(pid: int) -> int | None:
-    """Resident memory of a live process (Linux /proc), None if it is gone or unreadable."""
+    """Resident memory of a live process (Linux /proc), None if it is gone, a zombie (killed
+    and not yet reaped by the executor) or unreadable."""
     try:
-        with open(f"/proc/{pid}/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # After "pid (comm) ": state is field 3 of proc(5), rss (pages) field 24.
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        if fields[0] in (b"Z", b"X"):
+            return None
+        return int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return None
 
@@ -128,6 +133,8 @@ class WorkerMetrics:
             ["cause"],
             registry=r,
         )
+        for cause in ("timeout", "died"):
+            self.extract_restarts.labels(cause)  # zeros: increase() misses a series born at 1
         self.expired = Counter(
             "news_dedupe_expired_keys", "Dedupe keys removed by the expiry sweep.", registry=r
         )

@@ -1,0 +1,316 @@
+"""The on-call kit against the real thing: a real worker on the real broker, scraped by a real
+Prometheus (Debian's binary) that evaluates the shipped alert rules (every minute scaled to a
+second) — and the Grafana dashboard's every query evaluated on that Prometheus.
+
+One worker and one Prometheus for the module. The main test streams pages in phases, each
+making a set of metrics move:
+
+    A  articles, an update, a duplicate, rejections by reason, a dedupe sweep
+    B  a stall: the extraction process is frozen (SIGSTOP) with a page in it and more behind
+       it; the stall alert must go pending and fire; NEWS_PAGE_TIMEOUT then kills the process,
+       the page becomes a `timeout` rejection and the partition moves on
+    C  an extraction process killed while idle and its replacement killed while it starts:
+       the page that met both becomes an `internal_error` rejection
+
+A frozen process stands in for a poison page: it stalls the partition exactly as long as we
+want and costs no CPU on a shared 2-core machine. Then every metric and label the rules and
+the dashboard use must exist in Prometheus and have moved during the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factories import article_html, message
+from tests.integration.prometheus import DEPLOY, RULES, PrometheusServer, scaled_rules
+from tests.integration.test_worker import UPDATED, keyed, story
+from tests.integration.workers import Cluster, WorkerProcess
+from tools.kafka.probe import free_port
+
+pytestmark = pytest.mark.integration
+
+DASHBOARD = DEPLOY / "grafana" / "dashboards" / "news-worker.json"
+README = DEPLOY.parent / "README.md"
+PAGE_TIMEOUT = 25.0  # the stall lasts this long: pending ~12 s and firing ~18 s in (scaled)
+# Metrics posted on the board by the helpers adding them, not exported on main yet: the rules
+# and the dashboard use them; this test checks them as soon as they are exported.
+NOT_YET_EXPORTED = {
+    "news_ready", "news_partition_stalled", "news_send_failures_total",
+    "news_agent_errors_total", "news_input_skipped_offsets_total", "news_broker_reachable",
+}
+# Exported, used, and not made to move here, each with why.
+STEADY: dict[str, str] = {}
+_SELECTOR = re.compile(
+    r"(?<![\w:$])((?:news_|news:|process_)[A-Za-z0-9_:]*|up|ALERTS)(?![\w:])(\{[^}]*\})?")
+_GROUPING = re.compile(r"\b(?:by|on|without|ignoring)\s*\(([^)]*)\)")
+_LEGEND = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+@dataclass
+class Monitored:
+    cluster: Cluster
+    worker: WorkerProcess
+    prometheus: PrometheusServer
+    started: float
+
+
+@pytest.fixture(scope="module")
+def monitored(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitored]:
+    """A worker (1 partition) and a Prometheus scraping it every second; both always stopped.
+
+    Prometheus starts first and records the worker's port down before the worker starts, so
+    it sees the worker come up (`up` 0 -> 1, not ready -> ready).
+    """
+    root = tmp_path_factory.mktemp("monitoring")
+    cluster = Cluster(kafka_broker.bootstrap, root / "cluster", partitions=1, extra_env={
+        "NEWS_PAGE_TIMEOUT": str(PAGE_TIMEOUT), "NEWS_DEDUPE_SWEEP_INTERVAL": "2"})
+    cluster.root.mkdir()
+    port = free_port()
+    prometheus = PrometheusServer(root / "prometheus", targets=[f"127.0.0.1:{port}"],
+                                  rules=scaled_rules(RULES.read_text()))
+    try:
+        started = time.time()
+        prometheus.start()
+        prometheus.wait_for("the worker's port down", lambda: prometheus.query(
+            'up{job="news-worker"} == 0'), timeout=30)
+        worker = WorkerProcess(cluster.env(0, port), cluster.root / "worker-0.log", port)
+        cluster.workers.append(worker)
+        worker.start()
+        worker.wait_ready()
+        yield Monitored(cluster, worker, prometheus, started)
+    finally:
+        cluster.stop_all()
+        prometheus.stop()
+
+
+# -- the web port ------------------------------------------------------------------------------
+
+FAUST_DEFAULT_VIEWS = ("/", "/router/", "/router", "/table/", "/table/dedupe/",
+                       "/table/dedupe/x/", "/graph/", "/stats/", "/performance/")
+NEAR_MISSES = ("/metrics/", "/healthz/", "/readyz/x", "/METRICS", "/metrics.txt", "//metrics")
+
+
+def test_the_web_port_serves_only_health_readiness_and_metrics(monitored: Monitored) -> None:
+    worker = monitored.worker
+    assert worker.get("/healthz") == (200, "ok\n")
+    assert worker.get("/readyz") == (200, "ready\n")
+    status, text = worker.get("/metrics")
+    assert status == 200 and "# TYPE news_pages_total counter" in text
+    served = {path: worker.get(path) for path in FAUST_DEFAULT_VIEWS + NEAR_MISSES}
+    assert {path: status for path, (status, _) in served.items()} == dict.fromkeys(served, 404)
+    assert all(body == "not found\n" for _, body in served.values()), served
+
+
+# -- the rules, the dashboard and the metrics under them ---------------------------------------
+
+
+def extraction_pids(worker: WorkerProcess) -> list[int]:
+    """Pids of the worker's live extraction processes (spawned children, not the tracker)."""
+    assert worker.process is not None
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == worker.process.pid and stat[0] != b"Z" and b"spawn_main" in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def the_extraction_pid(worker: WorkerProcess, *, other_than: int | None = None,
+                       timeout: float = 30.0) -> int:
+    """The one live extraction process (NEWS_EXTRACT_PROCESSES=1), polled every 5 ms."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = [p for p in extraction_pids(worker) if p != other_than]
+        if len(pids) == 1:
+            return pids[0]
+        assert len(pids) < 2, pids
+        assert time.monotonic() < deadline, "no extraction process"
+        time.sleep(0.005)
+
+
+def alert(prometheus: PrometheusServer, name: str, state: str) -> list[dict[str, Any]]:
+    return [a for a in prometheus.alerts()
+            if a["labels"]["alertname"] == name and a["state"] == state]
+
+
+def dashboard_queries() -> list[tuple[str, str, str]]:
+    """(where, PromQL with Grafana's variables filled in, legend) of every query on the board."""
+    board = json.loads(DASHBOARD.read_text())
+    queries = [(f"panel {p['title']!r}", t["expr"], t.get("legendFormat", ""))
+               for p in board["panels"] for t in p.get("targets", [])]
+    queries += [(f"annotation {a['name']!r}", a["expr"], "")
+                for a in board["annotations"]["list"] if "expr" in a]
+    for variable in board["templating"]["list"]:
+        inner = re.fullmatch(r"label_values\((.*), *(\w+)\)", variable["definition"])
+        assert inner, variable["definition"]
+        queries.append((f"variable {variable['name']!r}", inner.group(1), ""))
+    return [(where, fill_variables(expr), legend) for where, expr, legend in queries]
+
+
+def fill_variables(expr: str) -> str:
+    """What Grafana sends: $__rate_interval is 4 scrape intervals, `All` is `.*`."""
+    filled = expr.replace("$__rate_interval", "5s").replace("$instance", ".*")
+    assert "$" not in filled, f"an unknown Grafana variable in {expr}"
+    return filled
+
+
+def readme_anchors() -> set[str]:
+    """GitHub's anchors for the README's headings."""
+    anchors = set()
+    for line in README.read_text().splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            anchors.add(re.sub(r"\s", "-", re.sub(r"[^\w\- ]", "", title)))
+    return anchors
+
+
+async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fires(
+    monitored: Monitored,
+) -> None:
+    cluster, worker, prometheus = monitored.cluster, monitored.worker, monitored.prometheus
+
+    # A: an article, its duplicate and update, rejections, and a page a month later whose
+    # fetch time moves the dedupe clock so the sweep (every 2 s) expires the older stories.
+    pages = [
+        message(page_id="a1"),
+        message(page_id="a2",
+                url="https://m.harbourgazette.example/news/2025/03/04/council-budget?utm_source=x"),
+        message(page_id="a3", html=article_html(paragraphs=UPDATED,
+                                                modified="2025-03-04T18:00:00+01:00")),
+        b"{this is not json",
+        message(page_id="gone", status=404),
+        message(page_id="thin", html="<html><body><p>Subscribe.</p></body></html>"),
+        message(page_id="later", fetched_at="2025-04-10T10:00:00Z",
+                url="https://www.gazette.example/news/2025/04/10/ferry",
+                html=article_html(headline="Ferry service to the islands resumes in April")),
+    ]
+    await cluster.send_pages([keyed(p) for p in pages])
+    got = await cluster.collect(lambda g: len(g["articles"]) >= 3 and len(g["duplicates"]) >= 1
+                                and len(g["rejected"]) >= 3)
+    assert {(a["page_id"], a["version"]) for a in got["articles"]} == {
+        ("a1", 1), ("a3", 2), ("later", 1)}
+    assert {r["reason"] for r in got["rejected"]} == {"invalid_json", "http_error", "no_article"}
+    prometheus.wait_for("the sweep's expired keys", lambda: prometheus.value(
+        "sum(news_dedupe_expired_keys_total)"), timeout=30)
+
+    # B: a stall. The worker hands the page to a frozen extraction process and waits.
+    frozen = the_extraction_pid(worker)
+    # No SIGCONT: the executor SIGKILLs it at the time limit (a stopped process included).
+    os.kill(frozen, signal.SIGSTOP)
+    stalled_at = time.monotonic()
+    await cluster.send_pages([keyed(story(i, page_id=f"b{i}")) for i in (20, 21, 22)])
+    pending = prometheus.wait_for("NewsPartitionStalled pending", lambda: alert(
+        prometheus, "NewsPartitionStalled", "pending"), timeout=PAGE_TIMEOUT - 5)
+    pending_after = time.monotonic() - stalled_at
+    assert prometheus.value('sum(news_consumer_lag{topic!~".*-stories"})') == 2
+    assert {a["labels"]["instance"] for a in pending} == {f"127.0.0.1:{worker.port}"}
+    firing = prometheus.wait_for("NewsPartitionStalled firing", lambda: alert(
+        prometheus, "NewsPartitionStalled", "firing"), timeout=PAGE_TIMEOUT - 5)
+    assert firing[0]["annotations"]["runbook_url"] == "README.md#newspartitionstalled"
+    # While it fires: the dashboard's alert annotations show it.
+    annotations = [(where, expr) for where, expr, _ in dashboard_queries()
+                   if where.startswith("annotation")]
+    assert annotations and all(prometheus.query(expr) for _, expr in annotations)
+    assert time.monotonic() - stalled_at < PAGE_TIMEOUT, "the stall ended before it fired"
+    got = await cluster.collect(lambda g: {"b21", "b22"} <= {a["page_id"] for a in g["articles"]})
+    [timeout] = [r for r in got["rejected"] if r["reason"] == "timeout"]
+    assert timeout["page_id"] == "b20"
+
+    # C: the fresh extraction process is killed while idle; the page that finds it dead is
+    # retried in a replacement, which we kill while it starts: internal_error.
+    idle = the_extraction_pid(worker, other_than=frozen)
+    os.kill(idle, signal.SIGKILL)  # a zombie until the executor reaps it: not a live process
+    prometheus.wait_for("the pool shrinking to 0", lambda: prometheus.query(
+        "news_extract_pool_processes == 0"), timeout=10)
+    await cluster.send_pages([keyed(story(30, page_id="c30"))])
+    os.kill(the_extraction_pid(worker, other_than=idle), signal.SIGKILL)
+    await cluster.send_pages([keyed(story(31, page_id="c31"))])
+    got = await cluster.collect(lambda g: "c31" in {a["page_id"] for a in g["articles"]})
+    [internal] = [r for r in got["rejected"] if r["reason"] == "internal_error"]
+    assert internal["page_id"] == "c30"
+    await asyncio.sleep(2.5)  # two more scrapes, so the last counts are in Prometheus
+
+    # Every rule loaded and evaluates without error; every alert is labelled and linked.
+    loaded = prometheus.rules_loaded()
+    assert {r["health"] for r in loaded} == {"ok"}, [r for r in loaded if r["health"] != "ok"]
+    anchors = readme_anchors()
+    alerts = [r for r in loaded if r["type"] == "alerting"]
+    assert len(alerts) >= 10
+    for rule in alerts:
+        assert rule["labels"]["severity"] in ("critical", "warning"), rule["name"]
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+        path, anchor = rule["annotations"]["runbook_url"].split("#")
+        assert path == "README.md" and anchor == rule["name"].lower(), rule["name"]
+        assert anchor in anchors, f"README has no runbook entry for {rule['name']}"
+
+    # Every query of the dashboard evaluates and returns series.
+    for where, expr, _ in dashboard_queries():
+        if where.startswith("annotation"):
+            continue  # ALERTS has series only while an alert is active: checked in B
+        if used_names(expr) & NOT_YET_EXPORTED:
+            continue
+        assert prometheus.query(expr), f"{where}: no series for {expr}"
+
+    # Every metric and label they use exists, and moved during this test.
+    since = f"{int(time.time() - monitored.started) + 2}s"
+    expressions = [(f"rule {r['name']}", r["query"], grouping_labels(r)) for r in loaded]
+    expressions += [(where, expr, set(_LEGEND.findall(legend)) | set(
+        label for group in _GROUPING.findall(expr) for label in split_labels(group)))
+        for where, expr, legend in dashboard_queries() if not where.startswith("annotation")]
+    missing: set[str] = set()
+    for where, expr, labels in expressions:
+        present: set[str] = set()
+        for name, matchers in _SELECTOR.findall(expr):
+            if name == "ALERTS":
+                continue
+            if name in NOT_YET_EXPORTED:
+                missing.add(name)
+                continue
+            selector = name + matchers
+            series = prometheus.query(selector)
+            assert series, f"{where}: {selector} has no series"
+            present |= {label for s in series for label in s["metric"]}
+            if name in STEADY:
+                continue
+            moved = prometheus.value(f"sum(changes({selector}[{since}]))")
+            assert moved, f"{where}: {selector} never changed during the test"
+        if present:
+            assert labels <= present | {"le"}, f"{where}: labels {labels - present} not exported"
+    if missing:
+        warnings.warn(f"not exported yet, rules and panels on them unchecked: {sorted(missing)}",
+                      stacklevel=1)
+    print(f"stall alert pending after {pending_after:.1f} s")  # noqa: T201 - read with -s
+
+
+def used_names(expr: str) -> set[str]:
+    return {name for name, _ in _SELECTOR.findall(expr)}
+
+
+def split_labels(group: str) -> list[str]:
+    return [label.strip() for label in group.split(",") if label.strip()]
+
+
+def grouping_labels(rule: dict[str, Any]) -> set[str]:
+    """Labels a rule groups or joins on, and those its annotations print."""
+    labels = {label for group in _GROUPING.findall(rule["query"]) for label in split_labels(group)}
+    for text in rule.get("annotations", {}).values():
+        labels |= set(re.findall(r"\$labels\.(\w+)", text))
+    return labels
