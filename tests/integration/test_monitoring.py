@@ -5,7 +5,8 @@ second) — and the Grafana dashboard's every query evaluated on that Prometheus
 One worker and one Prometheus for the module. The main test streams pages in phases, each
 making a set of metrics move:
 
-    A  articles, an update, a duplicate, rejections by reason, a dedupe sweep
+    A  articles, an update, a duplicate, rejections by reason, pages not keyed by their URL,
+       a dedupe sweep
     B  a stall: the extraction process is frozen (SIGSTOP) with a page in it and more behind
        it; the stall alert must go pending and fire; NEWS_PAGE_TIMEOUT then kills the process,
        the page becomes a `timeout` rejection and the partition moves on
@@ -202,11 +203,13 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
                 url="https://www.gazette.example/news/2025/04/10/ferry",
                 html=article_html(headline="Ferry service to the islands resumes in April")),
     ]
-    await cluster.send_pages([keyed(p) for p in pages])
-    got = await cluster.collect(lambda g: len(g["articles"]) >= 3 and len(g["duplicates"]) >= 1
+    # Two pages a crawler did not key by their URL: processed, and counted as mismatches.
+    misfiled = [(None, story(40, page_id="unkeyed")), (b"not-its-url", story(41, page_id="odd"))]
+    await cluster.send_pages([keyed(p) for p in pages] + misfiled)
+    got = await cluster.collect(lambda g: len(g["articles"]) >= 5 and len(g["duplicates"]) >= 1
                                 and len(g["rejected"]) >= 3)
     assert {(a["page_id"], a["version"]) for a in got["articles"]} == {
-        ("a1", 1), ("a3", 2), ("later", 1)}
+        ("a1", 1), ("a3", 2), ("later", 1), ("unkeyed", 1), ("odd", 1)}
     assert {r["reason"] for r in got["rejected"]} == {"invalid_json", "http_error", "no_article"}
     prometheus.wait_for("the sweep's expired keys", lambda: prometheus.value(
         "sum(news_dedupe_expired_keys_total)"), timeout=30)
