@@ -47,11 +47,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, and blame an unknown option on the subcommand it was given to."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse reports these from the top parser ("news-worker: unrecognized ..."),
+        # which does not say whose option it was; the subcommand's parser does.
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; return its exit code."""
+    from worker.settings import get_settings
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     try:
+        # Every subcommand reads settings: a bad one is one line and exit 2, before any work.
+        get_settings()
         code: int = args.run(args)
         return code
     except KeyboardInterrupt:

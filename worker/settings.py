@@ -1,19 +1,80 @@
 """The only module that reads the environment: one frozen `Settings` object, built once.
 
 Every setting is `NEWS_<NAME>`; the README's configuration table lists them all, and a test
-keeps that table and this class in step.
+keeps that table and this class in step. `get_settings()` turns a bad value into one
+`ConfigError` line naming the variable, the value and what it accepts (the CLI prints it and
+exits 2). Choices are accepted in any case (`NEWS_LOG_LEVEL=debug`); durations as ISO 8601
+(`PT6H`, `P7D`), plain seconds (`21600`) or `30s`, `30m`, `6h`, `7d`, `1w`.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import typing
 from datetime import timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+import annotated_types
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from worker.errors import ConfigError
 from worker.pipeline.options import PipelineOptions
+
+DURATION_FORMS = "ISO 8601 (PT6H, P7D), seconds (21600), or 30s, 30m, 6h, 7d, 1w"
+_UNIT = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+_SECONDS = re.compile(r"^\d+(?:\.\d+)?$")
+_NUMBER = r"(\d+(?:\.\d+)?)"
+# ISO 8601 durations without years and months (their length depends on the calendar).
+_ISO = re.compile(
+    rf"^P(?:{_NUMBER}W)?(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$",
+    re.IGNORECASE,
+)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """A duration from ISO 8601 (`PT6H`), seconds (`21600`, `2.5`) or `30m`/`6h`/`7d`/`1w`."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return timedelta(seconds=value)
+    text = str(value).strip()
+    if _SECONDS.match(text):
+        return timedelta(seconds=float(text))
+    unit = _UNIT.match(text)
+    if unit:
+        return timedelta(seconds=float(unit.group(1)) * _UNITS[unit.group(2)])
+    iso = _ISO.match(text)
+    if iso and text.upper() not in ("P", "PT") and not text.upper().endswith("T"):
+        weeks, days, hours, minutes, seconds = (float(g) if g else 0.0 for g in iso.groups())
+        return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    raise ValueError(f"not a duration: {text[:80]!r}")
+
+
+def _seconds(value: object) -> object:
+    """Seconds for a float setting: a number, or any duration form (`30s`, `PT10S`)."""
+    if isinstance(value, str) and not _SECONDS.match(value.strip()):
+        try:
+            return parse_duration(value).total_seconds()
+        except ValueError:
+            return value  # pydantic refuses it, and the error names the forms
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+_AS_SECONDS = BeforeValidator(_seconds)
+Seconds = Annotated[float, _AS_SECONDS]
 
 
 class Settings(BaseSettings):
@@ -77,21 +138,21 @@ class Settings(BaseSettings):
     max_page_bytes: int = Field(
         default=5_000_000, ge=1024, description="Larger messages are rejected as too_large."
     )
-    page_timeout: float = Field(
+    page_timeout: Seconds = Field(
         default=10.0, gt=0, description="Seconds one page may take before it is rejected (timeout)."
     )
     min_body_words: int = Field(
         default=40, ge=1, description="Shorter bodies are rejected as no_article."
     )
-    dedupe_window: timedelta = Field(
+    dedupe_window: Duration = Field(
         default=timedelta(days=7),
-        description="How long a story is remembered for dedupe (ISO 8601 duration or seconds).",
+        description="How long a story is remembered for dedupe (a duration: P7D, 7d, 604800).",
     )
-    dedupe_tolerance: timedelta = Field(
+    dedupe_tolerance: Duration = Field(
         default=timedelta(hours=6),
         description="Same headline, declared times this close: one story.",
     )
-    dedupe_fallback_tolerance: timedelta = Field(
+    dedupe_fallback_tolerance: Duration = Field(
         default=timedelta(hours=18),
         description="Same headline, no declared time, fetch times this close: one story.",
     )
@@ -100,12 +161,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Extraction processes per worker (0 = in the worker's thread pool).",
     )
-    dedupe_sweep_interval: float = Field(
+    dedupe_sweep_interval: Seconds = Field(
         default=600.0,
         gt=0,
         description="Seconds between sweeps that delete expired dedupe entries.",
     )
-    blocking_timeout: float = Field(
+    blocking_timeout: Seconds = Field(
         default=1.0,
         ge=0,
         description="Faust logs a traceback when the event loop blocks this long (0 = off).",
@@ -132,6 +193,17 @@ class Settings(BaseSettings):
         default="at_least_once",
         description="Delivery guarantee (only at_least_once is offered; see README).",
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _choice_in_any_case(cls, value: Any, info: Any) -> Any:
+        """`debug` is DEBUG: a choice is matched without regard to case."""
+        field = cls.model_fields.get(info.field_name)
+        if isinstance(value, str) and field is not None:
+            for choice in _choices(field):
+                if choice.lower() == value.strip().lower():
+                    return choice
+        return value
 
     @model_validator(mode="after")
     def _min_insync_fits_replication(self) -> Settings:
@@ -164,7 +236,62 @@ class Settings(BaseSettings):
         )
 
 
+def _choices(field: FieldInfo) -> list[str]:
+    if typing.get_origin(field.annotation) is Literal:
+        return [str(v) for v in typing.get_args(field.annotation)]
+    return []
+
+
+def accepted_forms(field: FieldInfo) -> str:
+    """What a setting accepts, in words: `one of DEBUG, INFO, ...`, `a whole number >= 1`."""
+    choices = _choices(field)
+    if choices:
+        return "one of " + ", ".join(choices) + " (any case)"
+    kinds = [a for a in typing.get_args(field.annotation) if a is not type(None)]
+    kind = kinds[0] if kinds else field.annotation
+    bounds = []
+    for item in field.metadata:
+        for attr, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if isinstance(item, getattr(annotated_types, attr.capitalize())):
+                bounds.append(f"{sign} {getattr(item, attr)}")
+    limit = (" " + " and ".join(bounds)) if bounds else ""
+    if kind is timedelta:
+        return "a duration: " + DURATION_FORMS
+    if _AS_SECONDS in field.metadata:
+        return f"a number of seconds{limit} (or a duration: 30s, PT10S, 2m)"
+    if kind is int:
+        return f"a whole number{limit}"
+    if kind is float:
+        return f"a number{limit}"
+    return "a string"
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line for every bad setting: `NEWS_X='value' is not valid: expected ...`."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    parts = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        field = Settings.model_fields.get(name)
+        if field is None:  # a check across settings: its message says it all
+            parts.append(str(error["msg"]).removeprefix("Value error, "))
+            continue
+        variable = f"{prefix}{name}".upper()
+        # The value as written in the environment (validators may have converted it).
+        raw = os.environ.get(variable, error.get("input"))
+        shown = "(hidden)" if field.annotation in (SecretStr, SecretStr | None) else (
+            repr(str(raw)[:100]))
+        parts.append(f"{variable}={shown} is not valid: expected {accepted_forms(field)}")
+    return "; ".join(parts)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
-    return Settings()
+    """The process-wide settings, read from the environment on first use.
+
+    Raises ConfigError (one line) when a variable has a value the setting does not accept.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(describe_error(exc)) from None
