@@ -12,6 +12,7 @@ Broker trouble becomes one `ToolError` line, never an aiokafka traceback:
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import ssl
 import time
@@ -30,6 +31,7 @@ CONNECT_TIMEOUT = 10.0  # seconds a tool waits for the broker before it gives up
 _RETRY_PAUSE = 0.5
 _POLL_MS = 500
 _LIBRARY_LOGGER = "aiokafka"
+_REFUSED = f"[Errno {errno.ECONNREFUSED}]"  # in aiokafka's "Unable connect to ..." line
 
 
 class _Startable(Protocol):
@@ -114,6 +116,12 @@ async def _start(client: _Startable, bootstrap: str, timeout: float, capture: _L
             break
         except KafkaError as exc:
             last = capture.message or str(exc)
+            if _REFUSED in last:
+                # Nothing listens there: waiting out the timeout would not change that.
+                raise ToolError(
+                    f"cannot reach Kafka at {bootstrap}: connection refused ({last}); "
+                    "is the broker running, and is this its address?"
+                ) from None
         await asyncio.sleep(min(_RETRY_PAUSE, max(0.0, deadline - time.monotonic())))
     raise ToolError(f"cannot reach Kafka at {bootstrap} within {timeout:g} s ({last})")
 

@@ -1,5 +1,8 @@
 """`news-worker tail [articles|rejected|duplicates|TOPIC]`: read a topic, pretty or as JSON.
 
+What it prints:   readable lines on a terminal; one JSON value per line when stdout is not a
+                  terminal (a pipe, a file), so `tail | jq` works; --json / --pretty force one.
+
 Where it starts:  default: the last N messages (like tail(1), N = -n, 10 by default);
                   --from-beginning: the first message; --from-end: only new messages.
 When it stops:    without --follow, at the topic's end as it was at start; with --follow
@@ -39,8 +42,8 @@ def register(sub: Any) -> None:
         "tail",
         help="read articles, rejections or duplicates from their topics",
         description="Print messages of a topic: articles (default), rejected, duplicates, "
-        "pages, or any topic name. By default the last 10 messages; pretty on a terminal, "
-        "one JSON object per line with --json.",
+        "pages, or any topic name. By default the last 10 messages; readable lines on a "
+        "terminal, one JSON object per line when piped (jq, a file) or with --json.",
     )
     parser.add_argument(
         "topic",
@@ -72,8 +75,16 @@ def register(sub: Any) -> None:
         action="store_true",
         help="keep waiting for new messages (stop with Ctrl-C or --timeout)",
     )
-    parser.add_argument(
-        "--json", action="store_true", help="print each message value as one JSON line"
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON line per message value (the default when stdout is not a terminal)",
+    )
+    form.add_argument(
+        "--pretty",
+        action="store_true",
+        help="a few readable lines per message (the default on a terminal)",
     )
     parser.add_argument(
         "--timeout",
@@ -127,11 +138,14 @@ async def _tail(args: argparse.Namespace) -> None:
     settings = get_settings()
     topic = resolve_topic(args.topic, settings)
     follow = args.follow or args.from_end
-    colour = sys.stdout.isatty() and not args.json
+    terminal = sys.stdout.isatty()
+    # Pretty only for a person: piped into jq or a file, each line is one JSON value.
+    pretty = args.pretty or (terminal and not args.json)
+    colour = pretty and terminal
     out = sys.stdout
 
     def show(record: ConsumerRecord[bytes, bytes]) -> None:
-        text = render_json(record) if args.json else render_pretty(record, colour=colour)
+        text = render_pretty(record, colour=colour) if pretty else render_json(record)
         out.write(text + "\n")
         if follow:
             out.flush()
