@@ -188,9 +188,21 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
     monitored: Monitored,
 ) -> None:
     cluster, worker, prometheus = monitored.cluster, monitored.worker, monitored.prometheus
+    await stream_a_bit_of_everything(cluster, prometheus)
+    pending_after = await stall_a_partition_until_the_time_limit(cluster, worker, prometheus)
+    await kill_the_extraction_process_twice(cluster, worker, prometheus)
+    await asyncio.sleep(2.5)  # two more scrapes, so the last counts are in Prometheus
+    loaded = prometheus.rules_loaded()
+    check_the_rules(loaded)
+    check_the_dashboard(prometheus)
+    check_every_metric_and_label_moved(prometheus, loaded, since=monitored.started)
+    print(f"stall alert pending after {pending_after:.1f} s")  # noqa: T201 - read with -s
 
-    # A: an article, its duplicate and update, rejections, and a page a month later whose
-    # fetch time moves the dedupe clock so the sweep (every 2 s) expires the older stories.
+
+async def stream_a_bit_of_everything(cluster: Cluster, prometheus: PrometheusServer) -> None:
+    """A: an article, its duplicate and update, rejections, pages not keyed by their URL, and
+    a page a month later whose fetch time moves the dedupe clock, so the sweep (every 2 s)
+    expires the older stories."""
     pages = [
         message(page_id="a1"),
         message(page_id="a2",
@@ -204,7 +216,6 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
                 url="https://www.gazette.example/news/2025/04/10/ferry",
                 html=article_html(headline="Ferry service to the islands resumes in April")),
     ]
-    # Two pages a crawler did not key by their URL: processed, and counted as mismatches.
     misfiled = [(None, story(40, page_id="unkeyed")), (b"not-its-url", story(41, page_id="odd"))]
     await cluster.send_pages([keyed(p) for p in pages] + misfiled)
     got = await cluster.collect(lambda g: len(g["articles"]) >= 5 and len(g["duplicates"]) >= 1
@@ -215,7 +226,13 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
     prometheus.wait_for("the sweep's expired keys", lambda: prometheus.value(
         "sum(news_dedupe_expired_keys_total)"), timeout=30)
 
-    # B: a stall. The worker hands the page to a frozen extraction process and waits.
+
+async def stall_a_partition_until_the_time_limit(
+    cluster: Cluster, worker: WorkerProcess, prometheus: PrometheusServer,
+) -> float:
+    """B: the worker hands a page to a frozen extraction process and waits, with two pages
+    behind it: NewsPartitionStalled goes pending, then fires, before the time limit rejects
+    the page as `timeout` and the partition moves on. Seconds until pending."""
     frozen = the_extraction_pid(worker)
     # No SIGCONT: the executor SIGKILLs it at the time limit (a stopped process included).
     os.kill(frozen, signal.SIGSTOP)
@@ -237,10 +254,16 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
     got = await cluster.collect(lambda g: {"b21", "b22"} <= {a["page_id"] for a in g["articles"]})
     [timeout] = [r for r in got["rejected"] if r["reason"] == "timeout"]
     assert timeout["page_id"] == "b20"
+    return pending_after
 
-    # C: the fresh extraction process is killed while idle; the page that finds it dead is
-    # retried in a replacement, which we kill while it starts: internal_error.
-    idle = the_extraction_pid(worker, other_than=frozen)
+
+async def kill_the_extraction_process_twice(
+    cluster: Cluster, worker: WorkerProcess, prometheus: PrometheusServer,
+) -> None:
+    """C: the extraction process is killed while idle (the pool shows 0 live processes); the
+    page that finds it dead is retried in a replacement, killed while it starts: that page
+    becomes an `internal_error` rejection and the next one an article."""
+    idle = the_extraction_pid(worker)
     os.kill(idle, signal.SIGKILL)  # a zombie until the executor reaps it: not a live process
     prometheus.wait_for("the pool shrinking to 0", lambda: prometheus.query(
         "news_extract_pool_processes == 0"), timeout=10)
@@ -250,10 +273,10 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
     got = await cluster.collect(lambda g: "c31" in {a["page_id"] for a in g["articles"]})
     [internal] = [r for r in got["rejected"] if r["reason"] == "internal_error"]
     assert internal["page_id"] == "c30"
-    await asyncio.sleep(2.5)  # two more scrapes, so the last counts are in Prometheus
 
-    # Every rule loaded and evaluates without error; every alert is labelled and linked.
-    loaded = prometheus.rules_loaded()
+
+def check_the_rules(loaded: list[dict[str, Any]]) -> None:
+    """Every rule loaded and evaluates without error; every alert is labelled and linked."""
     assert {r["health"] for r in loaded} == {"ok"}, [r for r in loaded if r["health"] != "ok"]
     anchors = readme_anchors()
     alerts = [r for r in loaded if r["type"] == "alerting"]
@@ -265,7 +288,9 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
         assert path == "README.md" and anchor == rule["name"].lower(), rule["name"]
         assert anchor in anchors, f"README has no runbook entry for {rule['name']}"
 
-    # Every query of the dashboard evaluates and returns series.
+
+def check_the_dashboard(prometheus: PrometheusServer) -> None:
+    """Every query of the dashboard evaluates and returns series."""
     for where, expr, _ in dashboard_queries():
         if where.startswith("annotation"):
             continue  # ALERTS has series only while an alert is active: checked in B
@@ -273,8 +298,13 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
             continue
         assert prometheus.query(expr), f"{where}: no series for {expr}"
 
-    # Every metric and label they use exists, and moved during this test.
-    since = f"{int(time.time() - monitored.started) + 2}s"
+
+def check_every_metric_and_label_moved(
+    prometheus: PrometheusServer, loaded: list[dict[str, Any]], *, since: float,
+) -> None:
+    """Every metric and label the rules and the dashboard use exists, and every metric's
+    value changed since `since` (a series born at its final value did not move)."""
+    window = f"{int(time.time() - since) + 2}s"
     expressions = [(f"rule {r['name']}", r["query"], grouping_labels(r)) for r in loaded]
     expressions += [(where, expr, set(_LEGEND.findall(legend)) | set(
         label for group in _GROUPING.findall(expr) for label in split_labels(group)))
@@ -294,14 +324,13 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
             present |= {label for s in series for label in s["metric"]}
             if name in STEADY:
                 continue
-            moved = prometheus.value(f"sum(changes({selector}[{since}]))")
+            moved = prometheus.value(f"sum(changes({selector}[{window}]))")
             assert moved, f"{where}: {selector} never changed during the test"
         if present:
             assert labels <= present | {"le"}, f"{where}: labels {labels - present} not exported"
     if missing:
         warnings.warn(f"not exported yet, rules and panels on them unchecked: {sorted(missing)}",
                       stacklevel=1)
-    print(f"stall alert pending after {pending_after:.1f} s")  # noqa: T201 - read with -s
 
 
 def used_names(expr: str) -> set[str]:
