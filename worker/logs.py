@@ -98,9 +98,11 @@ class _Base(logging.Formatter):
         return out
 
     def event_name(self, record: logging.LogRecord) -> str:
-        """The stable event name: `extra["event"]`, else the message template."""
+        """`extra["event"]` (our stable names, e.g. `page.rejected`), else the formatted
+        message (cut at 200 characters): a template such as "created topics: %s" says
+        nothing on its own."""
         event = getattr(record, "event", None)
-        return str(event) if event else _cut(str(record.msg), 200)
+        return str(event) if event else _cut(self.message_text(record), 200)
 
     def message_text(self, record: logging.LogRecord) -> str:
         """The formatted message, capped and masked."""
@@ -228,6 +230,71 @@ class RepeatLimiter(logging.Filter):
         return True
 
 
+# Library INFO lines kept at INFO (the rest is start-up and shutdown chatter: DEBUG): one
+# line per rebalance and the group left on shutdown (aiokafka), and a long changelog
+# recovery's progress (faust), which explains why a worker is not ready yet.
+_KEPT_INFO = (
+    "Setting newly assigned partitions",
+    "LeaveGroup request succeeded",
+    "Restoring state from changelog topics",
+    "Still fetching changelog topics",
+    "Done reading from changelog topics",
+)
+_CHATTY = ("faust.", "mode.", "aiokafka")
+# Errors that are normal for a while: the group coordinator of a fresh cluster or after a
+# broker restart (the offsets topic is still being created or moved).
+_TRANSIENT = ("CoordinatorNotAvailable", "NotCoordinator", "CoordinatorLoadInProgress")
+TRANSIENT_GRACE = 30.0  # seconds a transient error stays at DEBUG before it is a WARNING
+
+
+class LibraryNoise(logging.Filter):
+    """Demote Faust/mode/aiokafka start-up chatter to DEBUG, and expected transient errors to
+    DEBUG for `grace` seconds (WARNING after that: then they are news).
+
+    A handler filter: the record's level is changed and it is dropped when the handler's
+    configured `level` no longer admits it.
+    """
+
+    def __init__(self, level: int, grace: float = TRANSIENT_GRACE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.level, self.grace, self.clock = level, grace, clock
+        self._first_seen: float | None = None
+        self._last_seen = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # mode's services ("[^--InputConsumer]: Starting...") log under their own module's
+        # logger, ours included.
+        service = str(record.msg).startswith("[^")
+        if not record.name.startswith(_CHATTY) and not service:
+            return True
+        if record.levelno == logging.INFO:
+            if any(kept in str(record.msg) for kept in _KEPT_INFO):
+                return True
+            return self._relevel(record, logging.DEBUG)
+        if record.levelno >= logging.WARNING and self._transient(record):
+            now = self.clock()
+            if self._first_seen is None or now - self._last_seen > self.grace:
+                self._first_seen = now  # a new episode
+            self._last_seen = now
+            if now - self._first_seen < self.grace:
+                return self._relevel(record, logging.DEBUG)
+            return self._relevel(record, logging.WARNING)
+        return True
+
+    @staticmethod
+    def _transient(record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):
+            text = str(record.msg)
+        return any(name in text for name in _TRANSIENT)
+
+    def _relevel(self, record: logging.LogRecord, level: int) -> bool:
+        record.levelno, record.levelname = level, logging.getLevelName(level)
+        return level >= self.level
+
+
 def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
     """Route every logger (ours, Faust's, aiokafka's, warnings) through one handler.
 
@@ -235,6 +302,7 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
     start it with `override_logging=False` after calling this.
     """
     handler = build_handler(settings, stream)
+    handler.addFilter(LibraryNoise(logging.getLevelName(settings.log_level)))
     handler.addFilter(RepeatLimiter())
     root = logging.getLogger()
     for old in list(root.handlers):

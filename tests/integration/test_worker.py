@@ -54,7 +54,9 @@ def assert_no_blocking(cluster: Cluster) -> None:
     """Faust's blocking detector ran (1 s threshold) and never fired."""
     for worker in cluster.workers:
         log = worker.log()
-        assert "BlockingReporter]: Starting" in log
+        # The ready line is logged after Faust's start-up callback started the detector.
+        ready = [line for line in log.splitlines() if '"event":"worker.ready"' in line]
+        assert ready and '"blocking_timeout":1.0' in ready[0], log[-3000:]
         assert "Blocking detected" not in log, log[-3000:]
 
 

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from worker.logs import (
     MASK,
     MAX_MESSAGE,
+    LibraryNoise,
     RepeatLimiter,
     configure_logging,
     fields,
@@ -76,13 +77,70 @@ def test_json_line_carries_the_documented_fields() -> None:
     assert record["ts"].endswith("Z")
 
 
-def test_event_defaults_to_the_message_template() -> None:
+def test_event_defaults_to_the_formatted_message() -> None:
+    """Reported: `event` held the template ("created topics: %s"), which says nothing."""
     out = io.StringIO()
     configure_logging(_settings(log_format="json"), out)
     logging.getLogger("x").warning("lag %s on %s", 120, "pages.raw")
-    record = orjson.loads(_lines(out)[0])
-    assert record["event"] == "lag %s on %s"
-    assert record["message"] == "lag 120 on pages.raw"
+    logging.getLogger("x").warning("long %s", "y" * 500)
+    first, second = (orjson.loads(line) for line in _lines(out))
+    assert first["event"] == first["message"] == "lag 120 on pages.raw"
+    assert second["event"].startswith("long yyy") and len(second["event"]) < 230
+
+
+def _record(name: str, level: int, msg: str, *args: object) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, msg, args, None)
+
+
+def test_library_start_up_chatter_is_debug_and_our_lines_stay() -> None:
+    noise = LibraryNoise(logging.INFO)
+    coordinator = "aiokafka.consumer.group_coordinator"
+    chatter = [
+        _record("faust.worker", logging.INFO, "[^Worker]: Starting..."),
+        _record("mode.supervisors", logging.INFO, "[^--Supervisor: (1@0x7f)]: Starting..."),
+        _record("worker.stream.consumer", logging.INFO, "[^--InputConsumer]: Stopping..."),
+        _record("faust.transport.producer", logging.INFO, "[^--Producer]: Creating %r", "x"),
+        _record(coordinator, logging.INFO, "(Re-)joining group %s", "g"),
+        _record("faust.tables.recovery", logging.INFO, "[^---Recovery]: Resuming flow..."),
+    ]
+    kept = [
+        _record(coordinator, logging.INFO,
+                "Setting newly assigned partitions %s for group %s", "{...}", "g"),
+        _record(coordinator, logging.INFO, "LeaveGroup request succeeded"),
+        _record("faust.tables.recovery", logging.INFO,
+                "[^---Recovery]: Still fetching changelog topics for recovery, estimated ..."),
+        _record("worker.stream.topics", logging.INFO, "created topics: %s", "a, b"),
+        _record("faust.worker", logging.WARNING, "[^Worker]: something is wrong"),
+    ]
+    for record in chatter:
+        assert not noise.filter(record) and record.levelname == "DEBUG", record.msg
+    for record in kept:
+        level = record.levelno
+        assert noise.filter(record) and record.levelno == level, record.msg
+    # At DEBUG everything is shown.
+    starting = _record("faust.worker", logging.INFO, "[^W]: Starting...")
+    assert LibraryNoise(logging.DEBUG).filter(starting)
+
+
+def test_a_transient_coordinator_error_is_debug_until_it_lasts() -> None:
+    now = [0.0]
+    noise = LibraryNoise(logging.INFO, grace=30.0, clock=lambda: now[0])
+    error = "Group Coordinator Request failed: [Error 15] CoordinatorNotAvailableError"
+
+    def coordinator() -> logging.LogRecord:
+        return _record("aiokafka.consumer.group_coordinator", logging.ERROR, "%s", error)
+
+    first = coordinator()
+    assert not noise.filter(first) and first.levelname == "DEBUG"  # a cold start: normal
+    now[0] = 20.0
+    assert not noise.filter(coordinator())
+    now[0] = 31.0  # still failing after the grace period: now it is news
+    late = coordinator()
+    assert noise.filter(late) and late.levelname == "WARNING"
+    now[0] = 200.0  # a new episode after a quiet while starts at DEBUG again
+    assert not noise.filter(coordinator())
+    other = _record("aiokafka.conn", logging.ERROR, "Unable connect to %s", "b:1")
+    assert noise.filter(other) and other.levelname == "ERROR"
 
 
 def test_page_bodies_never_reach_the_log() -> None:

@@ -36,11 +36,13 @@ def run(args: argparse.Namespace) -> int:
     from worker.stream.app import create_app
     from worker.stream.blocking import ReportingWorker
     from worker.stream.executor import PageExecutor
+    from worker.stream.ready import announce_ready, check_web_port
     from worker.stream.topics import ensure_topics
     from worker.stream.web import install_views
 
     settings = get_settings()
     configure_logging(settings)
+    check_web_port(settings)  # one line now, not a traceback after Kafka and recovery
     try:
         news = create_app(settings)
     except faust.exceptions.ImproperlyConfigured as exc:
@@ -62,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     # Faust's start-up spinner writes terminal escapes (cursor hide/show) even when stdout is
     # a pipe or a log file, where they corrupt the first JSON log line; our logs say enough.
     worker.spinner = None
+    announce_ready(news, worker, settings.extract_processes)
     executor.start()
     try:
         worker.execute_from_commandline()
