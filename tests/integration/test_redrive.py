@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic, RecordsToDelete
 
 from tests.factories import message
 from tests.integration.test_tools import Topics, topics  # noqa: F401 - the fixture
@@ -175,3 +175,55 @@ def test_an_omitted_original_is_read_from_its_source(
             f"{pages}/{partition}@0: retention removed it" in line for line in err), err
     [copy] = topics.consume(topics.names["duplicates"])
     assert (copy.key, copy.value) == (b"crawler-key", kept)
+
+
+def test_a_too_large_original_waits_for_a_raised_limit_then_goes(
+    topics: Topics,  # noqa: F811
+) -> None:
+    """Reported: --dry-run said it would send a too_large original, the real run failed with
+    MessageSizeTooLargeError (max_request_size, a setting the user never touched)."""
+    suffix = topics.names["pages"].rsplit(".", 1)[-1]
+    big = {role: f"test.redrive.big.{role}.{suffix}" for role in ("pages", "rejected")}
+
+    async def create() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=topics.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([
+                NewTopic(name, 1, 1, topic_configs={"max.message.bytes": "4000000"})
+                for name in big.values()
+            ])
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
+    original = message(page_id="huge", url="https://www.gazette.example/huge",
+                       html="<p>" + "word " * 300_000 + "</p>")
+    assert 1_400_000 < len(original) < 1_600_000
+    rejection = Rejection(
+        RejectReason.TOO_LARGE, f"message is {len(original)} bytes, limit is 1000000",
+        original, source=Source(big["pages"], 0, 0),
+    ).with_message(b"https://www.gazette.example/huge", [("crawler", b"c1")], 1_741_082_400.0)
+    producer_limit = {"max_request_size": 4_000_000}
+    topics.produce(big["rejected"], [(b"huge", encode_rejection(rejection, 3_000_000))],
+                   **producer_limit)
+    env = {"NEWS_TOPIC_PAGES": big["pages"], "NEWS_TOPIC_REJECTED": big["rejected"]}
+
+    for args in (["--dry-run"], []):  # the limit that rejected it: both runs skip it, and say so
+        result = topics.cli("redrive", *args, env={**env, "NEWS_MAX_PAGE_BYTES": "1000000"})
+        assert result.returncode == 0, result.stderr
+        assert _lines(result.stderr) == [
+            "news-worker redrive: skipped 1 over NEWS_MAX_PAGE_BYTES (the worker would reject "
+            "them again)",
+            f"news-worker redrive: {'would send' if args else 'sent'} 0, failed 0, unusable 0, "
+            "skipped 1",
+        ]
+    assert topics.consume(big["pages"]) == []
+    # The fix: a higher limit. The producer is sized from it, and the page goes.
+    result = topics.cli("redrive", env={**env, "NEWS_MAX_PAGE_BYTES": "2000000"})
+    assert result.returncode == 0, result.stderr
+    assert _lines(result.stderr) == [
+        "news-worker redrive: sent 1 (too_large 1), failed 0, unusable 0"]
+    [copy] = topics.consume(big["pages"])
+    assert (copy.key, copy.value, copy.timestamp) == (
+        b"https://www.gazette.example/huge", original, 1_741_082_400_000)

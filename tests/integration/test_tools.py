@@ -52,13 +52,15 @@ class Topics:
             base[f"NEWS_TOPIC_{role.upper()}"] = name
         return base
 
-    def cli(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, timeout: float = 90, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run `news-worker <args>` (with -X dev: unclosed clients would warn on stderr)."""
         return subprocess.run(
             [sys.executable, "-X", "dev", "-m", "worker", *args],
             capture_output=True,
             text=True,
-            env=self.env,
+            env={**self.env, **(env or {})},
             timeout=timeout,
             check=False,
         )
@@ -77,9 +79,10 @@ class Topics:
         topic: str,
         records: list[tuple[bytes | None, bytes]],
         timestamps: list[int] | None = None,
+        **options: Any,
     ) -> None:
         async def go() -> None:
-            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", **options)
             await producer.start()
             try:
                 for i, (key, value) in enumerate(records):
