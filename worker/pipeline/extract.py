@@ -2,8 +2,10 @@
 
     html --parse once (lxml, bounded)--> tree
     tree --metadata.read_metadata--> what the page declares (JSON-LD, meta, <time>, ...)
-    tree --trafilatura (links kept)--> blocks (heading / paragraph / list item, link share)
-    blocks --drop link lists, related-story links--> body text (clean.py does the line work)
+    tree --trafilatura (its default run, link text marked)--> blocks (blocks.py)
+    blocks --gaps.fill_gaps--> plus story parts it skipped inside the story's container
+    blocks --blocks.filter_blocks--> without the link lists and links after the story
+    --> body text (clean.py does the line work)
 
 trafilatura copies the tree it is given, so the one parse serves metadata, body and htmldate.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import htmldate
@@ -20,10 +21,19 @@ import lxml.html
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura.xml import xmltotxt
 
 from worker.errors import PageRejected, RejectReason
+from worker.pipeline.blocks import (
+    Block,
+    blocks_from,
+    can_mark,
+    filter_blocks,
+    mark_links,
+    strip_markers,
+    unmark_links,
+)
 from worker.pipeline.clean import site_name_from_title
+from worker.pipeline.gaps import fill_gaps
 from worker.pipeline.metadata import PageMetadata, read_metadata
 from worker.pipeline.options import PipelineOptions
 from worker.pipeline.types import Extracted, RawPage
@@ -37,8 +47,10 @@ MAX_ELEMENTS = 50_000
 # trafilatura's comparison with readability/jusText costs about a third of its time and only
 # changes short results; below this many characters of text we pay for it.
 FULL_CASCADE_BELOW = 1500
-# ... and for results that are mostly short lines (menus), which it often replaces.
+# ... and for results that are mostly short lines (menus), which it often replaces, and for
+# results holding less than this share of the page's <p> text (one section of a long page).
 _PROSE_LINE_WORDS = 8
+SECTION_SHARE = 0.25
 _PARSER = lxml.html.HTMLParser(
     collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True,
     no_network=True, huge_tree=False,
@@ -50,16 +62,6 @@ _STANDFIRST_MAX_WORDS = 40
 _ENCODING_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # libxml2 stops at a NUL; other C0 controls are never text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """One unit of trafilatura's output: its kind, text, and the share of it inside links."""
-
-    kind: str  # "head" | "p" | "item" | "quote" | "table" | "other"
-    text: str
-    link_share: float
-    group: int  # blocks of one list share a group number
 
 
 def parse_html(html: str) -> HtmlElement:
@@ -84,71 +86,6 @@ def parse_html(html: str) -> HtmlElement:
         body.append(tree)
         tree = wrapper
     return tree
-
-
-def blocks_from(body: etree._Element) -> list[Block]:
-    """trafilatura's output tree as a flat list of blocks (list items are blocks of their own)."""
-    units: list[tuple[str, etree._Element, int]] = []
-    for group, child in enumerate(body):
-        tag = child.tag if isinstance(child.tag, str) else ""
-        kind = {"head": "head", "p": "p", "list": "item", "quote": "quote",
-                "table": "table"}.get(tag, "other")
-        for item in (child.iter("item") if tag == "list" else (child,)):
-            units.append((kind, item, group))
-    linked = [sum(len("".join(r.itertext())) for r in el.iter("ref")) for _, el, _ in units]
-    for ref in body.iter("ref"):
-        # trafilatura trims the text around links; keep words apart once the link goes
-        if ref.tail and ref.tail[0].isalnum():
-            ref.tail = " " + ref.tail
-    etree.strip_tags(body, "ref")  # link targets are not text
-    blocks: list[Block] = []
-    for (kind, el, group), link_chars in zip(units, linked, strict=True):
-        text = _item_text(el) if kind == "item" else xmltotxt(el, False).strip()
-        if text:
-            blocks.append(Block(kind, text, min(1.0, link_chars / len(text)), group))
-    return blocks
-
-
-def _item_text(item: etree._Element) -> str:
-    return " ".join(" ".join(item.itertext()).split())
-
-
-def _is_link_list(blocks: list[Block]) -> bool:
-    """A list of mostly linked items: related stories, tags, share buttons."""
-    if len(blocks) < 2:
-        return False
-    linked = sum(1 for b in blocks if b.link_share >= 0.5)
-    return linked >= 0.7 * len(blocks)
-
-
-def filter_blocks(blocks: list[Block]) -> list[Block]:
-    """Drop link lists and stand-alone links to other stories; keep the story."""
-    groups: dict[int, list[Block]] = {}
-    for b in blocks:
-        if b.kind == "item":
-            groups.setdefault(b.group, []).append(b)
-    link_lists = {g for g, items in groups.items() if _is_link_list(items)}
-    kept: list[Block] = []
-    for b in blocks:
-        if b.kind == "item" and b.group in link_lists:
-            continue
-        words = len(_WORD.findall(b.text))
-        if b.kind in ("p", "head", "other") and b.link_share >= 0.9 and words <= 30:
-            continue  # a paragraph that is one link: "READ MORE: <other story>"
-        kept.append(b)
-    # Headings before the first paragraph are the title, kicker and standfirst, which we
-    # carry as headline and description; a heading with nothing after it ("Related") goes too.
-    # A kicker label above the headline ("Sequía", "Politics") goes with them.
-    if (len(kept) >= 2 and kept[0].kind == "p" and kept[1].kind == "head"
-            and len(_WORD.findall(kept[0].text)) <= 3):
-        kept.pop(0)
-    # A "heading" of more than a standfirst's length is the story's opening set in large type.
-    while (kept and kept[0].kind == "head"
-           and len(_WORD.findall(kept[0].text)) <= _STANDFIRST_MAX_WORDS):
-        kept.pop(0)
-    while kept and kept[-1].kind == "head":
-        kept.pop()
-    return kept
 
 
 def _key(text: str) -> str:
@@ -240,18 +177,32 @@ def _mostly_links(body: str, tree: HtmlElement) -> bool:
     return sum(1 for line in lines if line in anchors) >= 0.5 * max(1, len(lines))
 
 
-def _run_trafilatura(tree: HtmlElement) -> etree._Element | None:
-    """trafilatura's body tree (links kept as <ref>): the fast cascade, the full one if short."""
+def _paragraph_chars(tree: HtmlElement) -> int:
+    """Characters of text in the page's <p> elements (a cheap measure of its prose)."""
+    return sum(len(p.text_content()) for p in tree.iter("p"))
+
+
+def _run_trafilatura(tree: HtmlElement, marked: bool) -> etree._Element | None:
+    """trafilatura's body tree (link markers in its text when `marked`).
+
+    The fast run first; the full cascade (readability/jusText comparison) when the fast result
+    is short, mostly menu lines, or a small part of the page's paragraph text (trafilatura
+    then picked one section of a long page).
+    """
     body = None
+    page_chars: int | None = None
     for fast in (True, False):
         doc = trafilatura.bare_extraction(
-            # no url: trafilatura would resolve every link target, which we never read
-            tree, url=None, include_comments=False, include_links=True, include_tables=True,
+            tree, url=None, include_comments=False, include_links=False, include_tables=True,
             with_metadata=False, fast=fast,
         )
         body = getattr(doc, "body", None) if doc is not None else None
         text = getattr(doc, "text", None) or ""
-        if len(text) >= FULL_CASCADE_BELOW and _prose_share(text) >= 0.5:
+        length = len(strip_markers(text)) if marked else len(text)
+        if length < FULL_CASCADE_BELOW or _prose_share(text) < 0.5:
+            continue
+        page_chars = _paragraph_chars(tree) if page_chars is None else page_chars
+        if length >= SECTION_SHARE * page_chars:
             break
     return body
 
@@ -265,10 +216,16 @@ def _prose_share(text: str) -> float:
 
 def extract_html(page: RawPage, options: PipelineOptions) -> Extracted:
     """Body and metadata of an HTML page; PageRejected(no_article) when there is none."""
-    tree = parse_html(page.html or "")
+    html = page.html or ""
+    tree = parse_html(html)
     md: PageMetadata = read_metadata(tree, page.url)
-    postbody = _run_trafilatura(tree)
-    blocks = filter_blocks(blocks_from(postbody)) if postbody is not None else []
+    marked = mark_links(tree) if can_mark(html) else None
+    try:
+        postbody = _run_trafilatura(tree, marked is not None)
+    finally:
+        if marked is not None:
+            unmark_links(marked)
+    blocks = filter_blocks(fill_gaps(tree, blocks_from(postbody))) if postbody is not None else []
     blocks = drop_standfirst(tree, blocks, md.description)
     body = prefer_declared_body("\n\n".join(b.text for b in blocks), md.article_body)
     if len(_WORD.findall(body)) < options.min_body_words:

@@ -1,0 +1,175 @@
+"""trafilatura's output as blocks, which of them are the story, and how sure we must be to cut.
+
+    tree --mark_links--> anchor texts wrapped in two rare printable characters
+    trafilatura (include_links=False: its own default behaviour) --> body tree, markers kept
+    body --blocks_from--> Block(kind, text, link_share, lead_link, group)
+    blocks --filter_blocks--> the story (link lists, one-link paragraphs, title headings out)
+
+Why markers rather than `include_links=True`: keeping links changes what trafilatura extracts
+(its link handling takes other paths), and on the 2025-26 pages it lost whole sections that
+its default run keeps. The markers carry the same information (which text was a link) through
+its default run; they are printable because trafilatura drops non-printable characters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura.xml import xmltotxt
+
+# U+2E28 / U+2E29 (LEFT / RIGHT DOUBLE PARENTHESIS): printable, and practically never in news
+# text. A page that contains either is extracted without markers (every link share 0).
+LINK_OPEN, LINK_CLOSE = "\u2e28", "\u2e29"
+_MARKERS = re.compile(f"[{LINK_OPEN}{LINK_CLOSE}]")
+_INSIDE = re.compile(f"{LINK_OPEN}([^{LINK_CLOSE}]*){LINK_CLOSE}")
+_WORD = re.compile(r"\w+")
+_STANDFIRST_MAX_WORDS = 40
+# A paragraph of this many words, mostly not links, is the story's prose.
+_PROSE_WORDS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One unit of trafilatura's output: its kind, text, and how much of it was link text."""
+
+    kind: str  # "head" | "p" | "item" | "quote" | "table" | "other"
+    text: str
+    link_share: float  # share of the block's visible characters inside links
+    group: int  # blocks of one list share a group number
+    lead_link: bool = False  # the block's text starts with a link (a card's linked title)
+
+    @property
+    def words(self) -> int:
+        """Number of words in the block."""
+        return len(_WORD.findall(self.text))
+
+
+def mark_links(tree: HtmlElement) -> list[HtmlElement]:
+    """Wrap every piece of text inside an anchor in the markers (in place).
+
+    Each text node is wrapped on its own: an anchor can hold block elements (a card's <h3>, a
+    teaser <p>) that trafilatura outputs as blocks of their own, and each must carry the mark.
+    Returns the anchors changed, for unmark_links.
+    """
+    marked: list[HtmlElement] = []
+    for anchor in tree.iter("a"):
+        changed = False
+        for el in anchor.iter():
+            if el.text and el.text.strip():
+                el.text = LINK_OPEN + el.text + LINK_CLOSE
+                changed = True
+            if el is not anchor and el.tail and el.tail.strip():
+                el.tail = LINK_OPEN + el.tail + LINK_CLOSE
+                changed = True
+        if changed:
+            marked.append(anchor)
+    return marked
+
+
+def unmark_links(marked: list[HtmlElement]) -> None:
+    """Undo mark_links, so later readers of the tree (htmldate, standfirst) see the page.
+
+    Only called when the page had no marker characters of its own (can_mark), so removing
+    every marker restores the text exactly.
+    """
+    for anchor in marked:
+        for el in anchor.iter():
+            if el.text:
+                el.text = strip_markers(el.text)
+            if el is not anchor and el.tail:
+                el.tail = strip_markers(el.tail)
+
+
+def can_mark(html: str) -> bool:
+    """False when the page itself contains a marker character (markers would lie)."""
+    return LINK_OPEN not in html and LINK_CLOSE not in html
+
+
+def _link_share(raw: str) -> tuple[float, bool]:
+    """(share of non-space characters between markers, whether the text starts in a link)."""
+    total = len("".join(strip_markers(raw).split()))
+    inside = sum(len("".join(span.split())) for span in _INSIDE.findall(raw))
+    return (min(1.0, inside / total) if total else 0.0), raw.lstrip().startswith(LINK_OPEN)
+
+
+def strip_markers(text: str) -> str:
+    """The text without link markers."""
+    return _MARKERS.sub("", text)
+
+
+def blocks_from(body: etree._Element) -> list[Block]:
+    """trafilatura's output tree as a flat list of blocks (list items are blocks of their own)."""
+    blocks: list[Block] = []
+    for group, child in enumerate(body):
+        tag = child.tag if isinstance(child.tag, str) else ""
+        kind = {"head": "head", "p": "p", "list": "item", "quote": "quote",
+                "table": "table"}.get(tag, "other")
+        for el in (child.iter("item") if tag == "list" else (child,)):
+            if kind == "item":
+                raw = " ".join(" ".join(el.itertext()).split())
+            else:
+                raw = xmltotxt(el, False).strip()
+            share, lead = _link_share(raw)
+            text = strip_markers(raw).strip()
+            if kind == "item":
+                text = " ".join(text.split())
+            if text:
+                blocks.append(Block(kind, text, share, group, lead))
+    return blocks
+
+
+def _is_link_list(items: list[Block]) -> bool:
+    """Related stories, tags, story cards: items that start with a link and are mostly links.
+
+    Both conditions, because a list whose items merely contain links is often the story's own
+    (a reference list, a table of contents, products with a linked name and a description).
+    """
+    if len(items) < 2:
+        return False
+    leading = sum(1 for b in items if b.lead_link)
+    chars = sum(len(b.text) for b in items)
+    linked = sum(b.link_share * len(b.text) for b in items) / max(1, chars)
+    mostly_linked = sum(1 for b in items if b.link_share >= 0.5) >= 0.7 * len(items)
+    return leading >= 0.7 * len(items) and (mostly_linked or linked >= 0.3)
+
+
+def _is_prose(block: Block) -> bool:
+    return block.kind == "p" and block.words >= _PROSE_WORDS and block.link_share < 0.3
+
+
+def filter_blocks(blocks: list[Block]) -> list[Block]:
+    """Drop the link lists and linked paragraphs that follow the story; keep the story.
+
+    Link-based cuts apply only after the story's last prose paragraph: measured on both
+    corpora, linked lists and paragraphs inside a story (tables of contents, product names,
+    references, linked sub-headings) are mostly the story's own, while after it they are
+    mostly related stories, tags and promotions.
+    """
+    last_prose = max((k for k, b in enumerate(blocks) if _is_prose(b)), default=len(blocks))
+    groups: dict[int, list[Block]] = {}
+    for k, b in enumerate(blocks):
+        if b.kind == "item" and k > last_prose:
+            groups.setdefault(b.group, []).append(b)
+    link_lists = {g for g, items in groups.items() if _is_link_list(items)}
+    kept: list[Block] = []
+    for k, b in enumerate(blocks):
+        if k > last_prose and b.kind == "item" and b.group in link_lists:
+            continue
+        if k > last_prose and b.kind in ("p", "head", "other") and b.link_share >= 0.9:
+            continue  # a paragraph that is one link: "READ MORE: <other story>", a tag line
+        kept.append(b)
+    # Headings before the first paragraph are the title, kicker and standfirst, which we
+    # carry as headline and description; a heading with nothing after it ("Related") goes too.
+    # A kicker label above the headline ("Sequía", "Politics") goes with them.
+    if (len(kept) >= 2 and kept[0].kind == "p" and kept[1].kind == "head"
+            and kept[0].words <= 3):
+        kept.pop(0)
+    # A "heading" of more than a standfirst's length is the story's opening set in large type.
+    while kept and kept[0].kind == "head" and kept[0].words <= _STANDFIRST_MAX_WORDS:
+        kept.pop(0)
+    while kept and kept[-1].kind == "head":
+        kept.pop()
+    return kept
