@@ -13,6 +13,7 @@ import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus" / "aeb-dev"
+WCXB = SHARED / "corpus" / "wcxb-dev"
 SEED = SHARED / "seed" / "000_2d4e089eaedf70ad.txt"
 
 

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from worker.pipeline.dates import is_dateline
 from worker.pipeline.dedupe import WIRE_PREFIX
+from worker.pipeline.safety import KEEP_SHARE, removal_is_proven
+from worker.pipeline.safety import words as count_words
 from worker.pipeline.types import Extracted, RawPage
 
 _SPACES = re.compile(r"[ \t\u00a0\u2009\u200b]+")
@@ -269,4 +271,9 @@ def clean_extracted(extracted: Extracted, page: RawPage) -> Extracted:
                 if extracted.headline else None)
     authors = clean_authors(extracted.authors, extracted.body)
     body = clean_body(extracted.body, headline, extracted.description, authors) or extracted.body
+    source = extracted.unfiltered
+    if source is not None and not removal_is_proven(source, count_words(body)):
+        # The safety rule (safety.py): no proof for cutting most of what trafilatura found.
+        lines = clean_body(source.text, headline, extracted.description, authors)
+        body = lines if count_words(lines) >= KEEP_SHARE * source.words else source.text
     return replace(extracted, headline=headline, body=body, authors=authors)

@@ -36,6 +36,7 @@ from worker.pipeline.clean import site_name_from_title
 from worker.pipeline.gaps import fill_gaps
 from worker.pipeline.metadata import PageMetadata, read_metadata
 from worker.pipeline.options import PipelineOptions
+from worker.pipeline.safety import removal_is_proven, unfiltered
 from worker.pipeline.types import Extracted, RawPage
 
 log = logging.getLogger(__name__)
@@ -225,8 +226,11 @@ def extract_html(page: RawPage, options: PipelineOptions) -> Extracted:
     finally:
         if marked is not None:
             unmark_links(marked)
-    blocks = filter_blocks(fill_gaps(tree, blocks_from(postbody))) if postbody is not None else []
-    blocks = drop_standfirst(tree, blocks, md.description)
+    found = fill_gaps(tree, blocks_from(postbody)) if postbody is not None else []
+    blocks = drop_standfirst(tree, filter_blocks(found), md.description)
+    source = unfiltered(found, blocks)
+    if not removal_is_proven(source, sum(b.words for b in blocks)):
+        blocks = found  # the safety rule (safety.py): no proof for cutting most of it
     body = prefer_declared_body("\n\n".join(b.text for b in blocks), md.article_body)
     if len(_WORD.findall(body)) < options.min_body_words:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the HTML")
@@ -252,4 +256,5 @@ def extract_html(page: RawPage, options: PipelineOptions) -> Extracted:
         keywords=tuple(md.keywords),
         date_source=date_source,
         extractor="html",
+        unfiltered=source,
     )

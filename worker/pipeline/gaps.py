@@ -38,7 +38,7 @@ _FURNITURE_CLASS = re.compile(
 _STRUCTURE = frozenset({"li", "ul", "ol", "dl", "dd", "dt", "td", "th", "tr", "tbody", "thead",
                         "tfoot"})
 _MIN_CHARS = 15  # shorter texts match too many elements to locate a block
-_CONTAINER_SHARE = 0.5  # the container must hold this share of the extracted words
+_CONTAINER_SHARE = 0.2  # a container must hold this share of the extracted words
 _MAX_LINK_SHARE = 0.5
 _REPEAT_SHARE = 0.5  # a candidate with this share of its 4-grams already in the body repeats it
 
@@ -129,7 +129,11 @@ class _Body:
 
 
 def fill_gaps(tree: HtmlElement, blocks: list[Block]) -> list[Block]:
-    """The blocks, with the content children trafilatura skipped inside the story's span."""
+    """The blocks, with the content children trafilatura skipped inside the story's span.
+
+    A story can be split over several containers (rich-text sections around an image or a
+    call to action): each one holding a fair share of the extracted words is filled.
+    """
     if len(blocks) < 2:
         return blocks
     owners = _locate(tree, blocks)
@@ -138,46 +142,51 @@ def fill_gaps(tree: HtmlElement, blocks: list[Block]) -> list[Block]:
         parent = _unit(el).getparent() if el is not None else None
         if parent is not None:
             weight[parent] = weight.get(parent, 0) + block.words
-    if not weight:
-        return blocks
-    container = max(weight, key=weight.__getitem__)
-    if weight[container] < _CONTAINER_SHARE * sum(b.words for b in blocks):
-        return blocks
-    children = list(container)
-    position = {id(c): k for k, c in enumerate(children)}
-    # each block's index among the container's children (lists: their <ul>, tables: <table>)
-    index = [_child_index(el, container, position) for el in owners]
-    present = sorted({k for k in index if k is not None})
-    if len(present) < 2:
-        return blocks
+    total = sum(b.words for b in blocks)
+    containers = [c for c, w in weight.items() if w >= _CONTAINER_SHARE * total]
     body: _Body | None = None  # built when a candidate needs it
-    inserts: dict[int, list[Block]] = {}  # after which child index -> new blocks
     group = max((b.group for b in blocks), default=0)
-    done = set(present)
-    previous = present[0]
-    for k in range(present[0] + 1, present[-1]):
-        if k in done:
-            previous = k
-            continue
-        child = children[k]
-        if not _looks_like_content(child):
-            continue
-        body = body or _Body(blocks)
-        group += 1
-        new = _candidate(child, group, body)
-        if new:
-            inserts.setdefault(previous, []).extend(new)
-            body.add(new)
-    if not inserts:
-        return blocks
+    for container in containers:
+        children = list(container)
+        position = {id(c): k for k, c in enumerate(children)}
+        # each block's index among the container's children (a list: its <ul>)
+        index = [_child_index(el, container, position) for el in owners]
+        inserts: dict[int, list[Block]] = {}  # after which child index -> new blocks
+        present = sorted({k for k in index if k is not None})
+        previous = present[0]
+        for k in range(present[0] + 1, present[-1] if len(present) >= 2 else 0):
+            if k in present:
+                previous = k
+                continue
+            child = children[k]
+            if not _looks_like_content(child):
+                continue
+            body = body or _Body(blocks)
+            group += 1
+            new = _candidate(child, group, body)
+            if new:
+                inserts.setdefault(previous, []).extend(new)
+                body.add(new)
+        if inserts:
+            blocks, owners = _insert(blocks, owners, index, inserts)
+    return blocks
+
+
+def _insert(blocks: list[Block], owners: list[HtmlElement | None], index: list[int | None],
+            inserts: dict[int, list[Block]]) -> tuple[list[Block], list[HtmlElement | None]]:
+    """Blocks (and their elements) with each insert after the last block of its child."""
     out: list[Block] = []
+    out_owners: list[HtmlElement | None] = []
     last_block = {k: n for n, k in enumerate(index) if k is not None}
     for n, block in enumerate(blocks):
         out.append(block)
+        out_owners.append(owners[n])
         child = index[n]
         if child is not None and last_block[child] == n and child in inserts:
-            out.extend(inserts.pop(child))  # collected in page order
-    return out
+            new = inserts.pop(child)  # collected in page order
+            out.extend(new)
+            out_owners.extend([None] * len(new))
+    return out, out_owners
 
 
 def _unit(el: HtmlElement) -> HtmlElement:

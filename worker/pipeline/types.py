@@ -63,6 +63,19 @@ class Entity:
 
 
 @dataclass(frozen=True, slots=True)
+class Unfiltered:
+    """trafilatura's text before our block cuts, and the linked words among the blocks cut.
+
+    Carried from extraction to cleaning for the safety rule (safety.py); never on the wire.
+    """
+
+    text: str
+    words: int
+    cut_words: int  # words in the blocks filter_blocks / drop_standfirst removed
+    cut_link_words: float  # of those, words inside links
+
+
+@dataclass(frozen=True, slots=True)
 class Extracted:
     """What extraction found on a page, before cleaning and enrichment.
 
@@ -85,6 +98,8 @@ class Extracted:
     # Where published_at came from: "jsonld", "meta", "time", "dateline", "htmldate", ...
     date_source: str | None = None
     extractor: str = "html"
+    # HTML pages: what trafilatura found before our cuts (the safety rule's reference).
+    unfiltered: Unfiltered | None = None
 
 
 @dataclass(frozen=True, slots=True)
