@@ -255,6 +255,18 @@ def test_pretty_rejection_and_duplicate() -> None:
     assert "duplicate of abc123 v2" in text
 
 
+def test_pretty_rejection_of_v1_v2_redriven_and_omitted() -> None:
+    v1 = _rejection(b"{broken", schema="rejection.v1", rejected_at="2025-03-04T10:00:00Z")
+    assert render_pretty(_record(v1)).startswith("rejected invalid_json: ")
+    copy = _v2(factories.message(status=503), headers=[
+        ("news-redrive-of", b"pages.rejected/1@4"), ("news-redrive-origin", b"pages.raw/0@3")])
+    assert "redriven copy of pages.rejected/1@4" in render_pretty(_record(copy))
+    omitted = orjson.loads(_v2(factories.message(status=503)))
+    omitted.update(original=None, original_encoding=None, original_omitted="size")
+    text = render_pretty(_record(orjson.dumps(omitted)))
+    assert "original omitted (size): redrive reads it from the source" in text
+
+
 def test_pretty_other_values_and_colour() -> None:
     assert render_pretty(_record(b"\xff not json", offset=5)).startswith("pages.rejected/1@5 ")
     page = render_pretty(_record(factories.message(), topic="pages.raw"))
