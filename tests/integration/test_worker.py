@@ -106,6 +106,7 @@ async def test_routing_bad_input_metrics_and_health(worker_cluster: Any) -> None
     # Oversize is refused before parsing: no page id, keyed by the crawler's key (the URL).
     [big] = [r for r in got["rejected"] if r["reason"] == "too_large"]
     assert big["_key"] == b"https://www.harbourgazette.example/news/2025/03/04/council-budget"
+    assert big["url"] == big["key"] == big["_key"].decode()  # the value was not read: the key
     nested = [r for r in got["rejected"] if r.get("page_id") == "nested"]
     assert len(nested) == 1, by_reason
     assert nested[0]["reason"] in ("no_article", "unsupported_content")
