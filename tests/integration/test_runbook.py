@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -100,8 +101,9 @@ async def test_every_runbook_step_runs_on_the_local_broker(
     assert cluster.topics["pages"] in described and "LAG" in described
 
     # Rejections spike.
-    tail = step("news-worker tail rejected").stdout
-    assert "rejected invalid_json: not JSON" in tail
+    tail = step("news-worker tail rejected").stdout  # piped here: one JSON value per line
+    [rejected] = [orjson.loads(line) for line in tail.splitlines()]
+    assert rejected["reason"] == "invalid_json" and rejected["detail"].startswith("not JSON")
 
     # Redrive: nothing was an internal_error, so both runs send nothing, and say so.
     dry = step("news-worker redrive --reason internal_error --since 2h --dry-run")
