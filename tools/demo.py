@@ -205,7 +205,7 @@ def run_worker(cli: str, env: dict[str, str], tmp: Path, n_pages: int,
                              ("rejected", n_rejections)):
             print(f"\n--- {topic} ---", flush=True)
             subprocess.run(  # noqa: S603 -- fixed argv
-                [cli, "tail", topic, "--from-beginning", "-n", str(count),
+                [cli, "tail", topic, "--from-beginning", "-n", str(count), "--pretty",
                  "--timeout", str(TAIL_TIMEOUT)],
                 cwd=REPO, env=env, check=True,
             )
