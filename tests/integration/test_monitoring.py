@@ -13,6 +13,9 @@ making a set of metrics move:
     C  an extraction process killed while idle and its replacement killed while it starts:
        the page that met both becomes an `internal_error` rejection
 
+and the alerts those events should raise do (key mismatch, timeout, internal_error, process
+deaths, and last, with the worker stopped, NewsWorkerDown).
+
 A frozen process stands in for a poison page: it stalls the partition exactly as long as we
 want and costs no CPU on a shared 2-core machine. Then every metric and label the rules and
 the dashboard use must exist in Prometheus and have moved during the test.
@@ -196,6 +199,11 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
     check_the_rules(loaded)
     check_the_dashboard(prometheus)
     check_every_metric_and_label_moved(prometheus, loaded, since=monitored.started)
+    # Last: the worker stops (SIGTERM) and NewsWorkerDown goes pending.
+    assert worker.terminate() == 0
+    prometheus.wait_for("NewsWorkerDown pending", lambda: alert(
+        prometheus, "NewsWorkerDown", "pending") or alert(prometheus, "NewsWorkerDown", "firing"),
+        timeout=10)
     print(f"stall alert pending after {pending_after:.1f} s")  # noqa: T201 - read with -s
 
 
@@ -225,6 +233,9 @@ async def stream_a_bit_of_everything(cluster: Cluster, prometheus: PrometheusSer
     assert {r["reason"] for r in got["rejected"]} == {"invalid_json", "http_error", "no_article"}
     prometheus.wait_for("the sweep's expired keys", lambda: prometheus.value(
         "sum(news_dedupe_expired_keys_total)"), timeout=30)
+    mismatches = prometheus.wait_for("NewsKafkaKeyMismatch", lambda: alert(
+        prometheus, "NewsKafkaKeyMismatch", "pending"), timeout=10)
+    assert {a["labels"]["kind"] for a in mismatches} == {"missing", "different"}
 
 
 async def stall_a_partition_until_the_time_limit(
@@ -254,6 +265,8 @@ async def stall_a_partition_until_the_time_limit(
     got = await cluster.collect(lambda g: {"b21", "b22"} <= {a["page_id"] for a in g["articles"]})
     [timeout] = [r for r in got["rejected"] if r["reason"] == "timeout"]
     assert timeout["page_id"] == "b20"
+    prometheus.wait_for("NewsTimeoutRejections firing", lambda: alert(
+        prometheus, "NewsTimeoutRejections", "firing"), timeout=10)
     return pending_after
 
 
@@ -273,6 +286,12 @@ async def kill_the_extraction_process_twice(
     got = await cluster.collect(lambda g: "c31" in {a["page_id"] for a in g["articles"]})
     [internal] = [r for r in got["rejected"] if r["reason"] == "internal_error"]
     assert internal["page_id"] == "c30"
+    prometheus.wait_for("NewsInternalErrorRejections firing", lambda: alert(
+        prometheus, "NewsInternalErrorRejections", "firing"), timeout=10)
+    died = prometheus.wait_for("NewsExtractionProcessRestarting firing", lambda: [
+        a for a in alert(prometheus, "NewsExtractionProcessRestarting", "firing")
+        if a["labels"]["cause"] == "died"], timeout=10)
+    assert died[0]["annotations"]["summary"].endswith("extraction processes restarted (died)")
 
 
 def check_the_rules(loaded: list[dict[str, Any]]) -> None:
