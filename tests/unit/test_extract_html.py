@@ -107,11 +107,38 @@ def test_time_element_and_agency_dateline() -> None:
 
 
 def test_undeclared_date_falls_back_to_htmldate_not_after_fetch() -> None:
-    html = (f"<html><body><p>Posted on 3 February 2025</p><p>{PARA}</p><p>{PARA}</p>"
+    # nothing declared or shown beside a headline / in a date element: htmldate's fast look
+    # (here the URL), never a date after the fetch
+    html = (f"<html><body><p>{PARA}</p><p>{PARA}</p>"
             "<p>Next event: 5 January 2031</p></body></html>")
-    art = run(html, "https://example.com/news/story")
+    art = run(html, "https://example.com/news/2025/02/03/story")
     assert art.date_source == "htmldate"
-    assert art.published_at is not None and art.published_at <= FETCHED
+    assert art.published_at == datetime(2025, 2, 3, tzinfo=UTC)
+
+
+def test_a_date_shown_beside_the_headline_is_used_when_none_is_declared() -> None:
+    html = (f"<html><body><div class='hero'><h5>January 23, 2025</h5><h1>Solar panels in four "
+            f"steps</h1></div><p>{PARA}</p><p>{PARA}</p><div class='card'><span class='date'>"
+            "March 3, 2025</span></div></body></html>")
+    art = run(html)
+    assert art.date_source == "dateline"
+    assert art.published_at == datetime(2025, 1, 23, tzinfo=UTC)
+
+
+def test_microdata_and_a_split_label_give_the_publication_date() -> None:
+    micro = (f"<html><body><h1>Zoom alternatives</h1><div itemprop='datePublished' "
+             f"content='2023-10-03T05:30:41-04:00'></div><p>{PARA}</p><p>{PARA}</p></body></html>")
+    art = run(micro)
+    assert (art.published_at, art.date_source) == (datetime(2023, 10, 3, 9, 30, 41, tzinfo=UTC),
+                                                   "meta")
+    assert art.published_at is not None and art.published_at.isoformat().endswith("-04:00")
+    split = (f"<html><body><article><h1>API documentation done right</h1><p><span>Last updated "
+             f"on:</span> <span>August 20, 2025</span></p><p><span>Published:</span> <span>"
+             f"October 29, 2024</span></p><p>{PARA}</p><p>{PARA.replace('council', 'board')}</p>"
+             "</article></body></html>")
+    art = run(split)
+    assert art.published_at == datetime(2024, 10, 29, tzinfo=UTC)
+    assert art.modified_at == datetime(2025, 8, 20, tzinfo=UTC)
 
 
 def test_json_ld_article_body_recovers_a_missed_half() -> None:

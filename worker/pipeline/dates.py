@@ -268,13 +268,16 @@ def parse_date(
 
 
 def find_dateline(
-    lines: Sequence[str], *, not_after: datetime | None = None, limit: int = 400
+    lines: Sequence[str], *, not_after: datetime | None = None, limit: int = 400,
+    day_first: bool | None = None,
 ) -> Dateline:
     """Labelled dates ("Updated: 23-08-2025 06:18 IST | Created: ...") in the first `limit` lines.
 
-    The first labelled publication and modification dates win; a short line holding a date is
+    The first labelled publication and modification dates win (a date leading a labelled line,
+    "3 Dec 2025. Updated: 7 Dec 2025", is the publication); a short line holding a date is
     taken as the publication date when no label names one and it comes before any labelled
-    line. Dates after `not_after` (plus a day of slack for zone-less values) are ignored.
+    line. `day_first` as for parse_date. Dates after `not_after` (plus a day of slack for
+    zone-less values) are ignored.
     """
     published: ParsedDate | None = None
     modified: ParsedDate | None = None
@@ -286,9 +289,16 @@ def find_dateline(
             continue
         labels = list(_LABELS.finditer(line))
         found = False
+        if labels and labels[0].start() > 0 and published is None:
+            # "December 3, 2025. Updated: December 7, 2025": the unlabelled date leads
+            value = parse_date(line[: labels[0].start()], day_first=day_first,
+                               not_after=not_after)
+            if value is not None and (ceiling is None or value.instant <= ceiling):
+                published, found = value, True
         for k, label in enumerate(labels):
             stop = labels[k + 1].start() if k + 1 < len(labels) else len(line)
-            value = parse_date(line[label.end() : stop], not_after=not_after)
+            value = parse_date(line[label.end() : stop], day_first=day_first,
+                               not_after=not_after)
             if value is None or (ceiling is not None and value.instant > ceiling):
                 continue
             found = True
@@ -299,7 +309,7 @@ def find_dateline(
         if found:
             indices.append(index)
         elif bare is None and len(line.split()) <= 12:
-            value = parse_date(line, not_after=not_after)
+            value = parse_date(line, day_first=day_first, not_after=not_after)
             if value is not None and (ceiling is None or value.instant <= ceiling):
                 bare = (index, value)
         if published and modified:

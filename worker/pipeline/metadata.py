@@ -11,55 +11,16 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from dateutil import parser as date_parser
 from lxml import etree
 from lxml.html import HtmlElement
 
-from worker.pipeline.dates import Dateline, find_dateline
-from worker.pipeline.validate import parse_instant
+from worker.pipeline.published import find_shown, parse_declared
 
-# Zone abbreviations seen in datelines and meta tags, as UTC offsets in hours.
-_ZONES = {
-    "UTC": 0, "GMT": 0, "Z": 0, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3,
-    "IST": 5.5, "PKT": 5, "ICT": 7, "WIB": 7, "SGT": 8, "HKT": 8, "AWST": 8, "KST": 9, "JST": 9,
-    "AEST": 10, "AEDT": 11, "NZST": 12, "NZDT": 13, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
-    "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "AST": -4, "ADT": -3, "BRT": -3, "ART": -3,
-    "AMT": 4, "WAT": 1, "CAT": 2, "EAT": 3, "SAST": 2,
-}
-_TZINFOS = {k: int(v * 3600) for k, v in _ZONES.items()}
-_YEAR_RANGE = (1990, 2100)
-
-
-def parse_declared(text: str) -> datetime | None:
-    """A declared timestamp as aware UTC (ISO 8601, RFC 2822, common prose forms), or None.
-
-    A value without a zone is read as UTC: the page gave no better information.
-    """
-    text = text.strip()[:80]
-    if not text or not any(c.isdigit() for c in text):
-        return None
-    value: datetime | None = None
-    try:
-        value = parse_instant(text)
-    except OverflowError:  # an ISO value at the edge of the calendar: not a real date
-        return None
-    except ValueError:
-        try:  # RFC 2822 and prose forms ("November 19, 2019 07:47 PM EST")
-            value = date_parser.parse(text, tzinfos=_TZINFOS, fuzzy=False)
-        except (ValueError, OverflowError, TypeError, LookupError):
-            return None
-    if value is None or not _YEAR_RANGE[0] <= value.year <= _YEAR_RANGE[1]:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
+__all__ = ["PageMetadata", "parse_declared", "read_metadata"]
 
 # JSON-LD types that describe the story itself (lower case), best first.
 _ARTICLE_TYPES = (
@@ -85,12 +46,6 @@ _BYLINE_XPATH = etree.XPath(
     " | //*[@itemprop='author']/*[@itemprop='name']"
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]"
     " | //*[contains(@class, 'author-name')])[position() <= 5]"
-)
-# Visible date lines ("Updated: 23-08-2025 06:18 IST") when nothing declares a timestamp.
-_DATELINE_XPATH = etree.XPath(
-    "(//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'byline')"
-    " or contains(@class, 'publish') or contains(@class, 'updated')]"
-    ")[position() <= 12]"
 )
 _MAX_LIST = 40
 _SPACES = re.compile(r"\s+")
@@ -274,21 +229,8 @@ def _byline_authors(tree: HtmlElement) -> list[str]:
     return []
 
 
-def _visible_dateline(tree: HtmlElement) -> Dateline:
-    """Labelled dates with a time and zone in date/byline elements (dates.find_dateline)."""
-    lines: list[str] = []
-    for el in _DATELINE_XPATH(tree):
-        if isinstance(el, HtmlElement):
-            text = " ".join(el.text_content().split())
-            if 0 < len(text) <= 200:
-                lines.append(text)
-    found = find_dateline(lines)
-    exact = [d if d is not None and d.exact else None for d in (found.published, found.modified)]
-    return Dateline(exact[0], exact[1], found.indices)
-
-
-def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
-    """Everything a parsed page declares about its story."""
+def read_metadata(tree: HtmlElement, url: str, not_after: datetime) -> PageMetadata:
+    """Everything a parsed page declares about its story (dates no later than `not_after`)."""
     meta, every = _meta_tags(tree)
     objects = _jsonld_objects(tree)
     title_el = tree.find(".//title")
@@ -321,6 +263,7 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
     md.authors = authors
 
     time_pub, time_mod = _time_elements(tree)
+    md.language_hint = _language_hint(tree, meta, art)
     md.published_at, md.date_source = _first_date(
         [(art.get("datePublished"), "jsonld"), (art.get("dateCreated"), "jsonld"),
          (webpage.get("datePublished"), "jsonld")]
@@ -332,14 +275,10 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
         + [(meta.get(k), "meta") for k in _MODIFIED_META]
         + [(time_mod, "time")]
     )
-    if md.published_at is None or md.modified_at is None:
-        visible = _visible_dateline(tree)
-        # a page that shows only "Updated: ..." was published by then (as for text pages)
-        shown = visible.published or visible.modified
-        if md.published_at is None and shown is not None:
-            md.published_at, md.date_source = shown.instant, "dateline"
-        if md.modified_at is None and visible.modified is not None:
-            md.modified_at = visible.modified.instant
+    if md.published_at is None:
+        shown = find_shown(tree, h1_el, not_after, month_first=_month_first(md.language_hint))
+        md.published_at, md.date_source = shown.published, shown.source
+        md.modified_at = md.modified_at or shown.modified
 
     canonical = next((link.get("href") for link in tree.iter("link")
                       if "canonical" in (link.get("rel") or "").lower().split()
@@ -348,15 +287,23 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
     md.canonical_url = _absolute(canonical, url)
     md.image_url = _absolute(meta.get("og:image") or meta.get("twitter:image")
                              or _image(art.get("image")), url)
-    lang = tree.get("lang") or tree.get("xml:lang") or meta.get("content-language")
-    lang = lang or _text(art.get("inLanguage")) or meta.get("og:locale")
-    md.language_hint = lang.strip().replace("_", "-")[:16] if lang and lang.strip() else None
     md.tags = _split_list(every.get("article:tag", []) + _strings(art.get("keywords"))
                           + _strings(art.get("articleSection")))
     md.keywords = _split_list(every.get("keywords", []) + every.get("news_keywords", []))
     body = art.get("articleBody")
     md.article_body = body if isinstance(body, str) and body.strip() else None
     return md
+
+
+def _language_hint(tree: HtmlElement, meta: dict[str, str], art: dict[str, Any]) -> str | None:
+    lang = tree.get("lang") or tree.get("xml:lang") or meta.get("content-language")
+    lang = lang or _text(art.get("inLanguage")) or meta.get("og:locale")
+    return lang.strip().replace("_", "-")[:16] if lang and lang.strip() else None
+
+
+def _month_first(language: str | None) -> bool | None:
+    """US English pages write numeric dates month first (3/4/2025 is March 4); others: unknown."""
+    return True if language and language.lower() in ("en-us", "en_us") else None
 
 
 def _strings(value: object) -> list[str]:

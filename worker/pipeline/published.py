@@ -1,0 +1,191 @@
+"""When an HTML page says its story was published: declared values first, then what it shows.
+
+    1. declared: JSON-LD, <meta>, <time datetime>      (metadata.py passes them in, in order)
+    2. microdata: itemprop="datePublished" on any element (content / datetime / its text)
+    3. a dateline: elements whose class or id names a date, time, byline or publication
+    4. beside the headline: the short lines around the <h1>
+    -> (published, modified, source); None when the page shows no date at all
+
+Declared instants keep the offset the page wrote them in (the same instant; the wire format is
+UTC either way), so a consumer or a scorer can read the day as the page's readers saw it.
+A visible date may be a day without a time: it is kept as that day (00:00 UTC). `date_source`
+keeps the article schema's words: microdata is "meta" (declared markup), a shown date
+"dateline".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from dateutil import parser as date_parser
+from lxml import etree
+from lxml.html import HtmlElement
+
+from worker.pipeline.dates import ParsedDate, find_dateline, parse_date
+
+# Zone abbreviations seen in datelines and meta tags, as UTC offsets in hours.
+_ZONES = {
+    "UTC": 0, "GMT": 0, "Z": 0, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3,
+    "IST": 5.5, "PKT": 5, "ICT": 7, "WIB": 7, "SGT": 8, "HKT": 8, "AWST": 8, "KST": 9, "JST": 9,
+    "AEST": 10, "AEDT": 11, "NZST": 12, "NZDT": 13, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
+    "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "AST": -4, "ADT": -3, "BRT": -3, "ART": -3,
+    "AMT": 4, "WAT": 1, "CAT": 2, "EAT": 3, "SAST": 2,
+}
+_TZINFOS = {k: int(v * 3600) for k, v in _ZONES.items()}
+_YEAR_RANGE = (1990, 2100)
+
+
+def parse_declared(text: str) -> datetime | None:
+    """A declared timestamp, aware (ISO 8601, RFC 2822, common prose forms), or None.
+
+    It keeps the offset the page wrote (the wire format converts to UTC); a value without a
+    zone is read as UTC: the page gave no better information.
+    """
+    text = text.strip()[:80]
+    if not text or not any(c.isdigit() for c in text):
+        return None
+    value: datetime | None = None
+    try:
+        # fromisoformat keeps the page's offset (parse_instant would convert to UTC)
+        value = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
+    except OverflowError:  # an ISO value at the edge of the calendar: not a real date
+        return None
+    except ValueError:
+        try:  # RFC 2822 and prose forms ("November 19, 2019 07:47 PM EST")
+            value = date_parser.parse(text, tzinfos=_TZINFOS, fuzzy=False)
+        except (ValueError, OverflowError, TypeError, LookupError):
+            return None
+    if value is None or not _YEAR_RANGE[0] <= value.year <= _YEAR_RANGE[1]:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        value.astimezone(UTC)  # the instant must exist in UTC too (year 9999 + offset)
+    except (OverflowError, ValueError):
+        return None
+    return value  # in the offset the page wrote: the same instant, the page's own day
+
+_LOWER = "translate(concat(@class, ' ', @id), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', " \
+         "'abcdefghijklmnopqrstuvwxyz')"
+# Visible date lines: elements whose class or id (any case) names a date or a byline.
+_DATELINE_XPATH = etree.XPath(
+    f"(//*[contains({_LOWER}, 'date') or contains({_LOWER}, 'time') "
+    f"or contains({_LOWER}, 'byline') or contains({_LOWER}, 'publish') "
+    f"or contains({_LOWER}, 'posted') or contains({_LOWER}, 'updated')]"
+    ")[position() <= 24]"
+)
+_MICRODATA_XPATH = etree.XPath(
+    "(//*[@itemprop='datePublished' or @itemprop='dateCreated' or @itemprop='dateModified'"
+    " or @property='datePublished'])[position() <= 6]"
+)
+_MAX_LINE = 200  # characters; a longer text is a paragraph, not a date line
+_HEADLINE_LEVELS = 3  # how far up from the <h1> the headline's block may reach
+_HEADLINE_LINES = 12  # short lines on each side of the headline that may hold its date
+_SPACES = re.compile(r"\s+")
+_BARE_LABEL = re.compile(
+    r"^(?:first |originally |last )?(?:published|posted|updated|modified|created|date)"
+    r"(?: on| at)?\s*:?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A date the page shows, where it was found."""
+
+    published: datetime | None
+    modified: datetime | None
+    source: str | None
+
+
+def _line(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def _microdata(tree: HtmlElement, not_after: datetime, day_first: bool | None) -> Shown:
+    published = modified = None
+    for el in _MICRODATA_XPATH(tree):
+        if not isinstance(el, HtmlElement):
+            continue
+        declared = el.get("content") or el.get("datetime")
+        value = parse_declared(declared) if declared else None
+        if value is None:
+            text = declared or _line(el.text_content())[:_MAX_LINE]
+            value = _instant(parse_date(text, day_first=day_first, not_after=not_after))
+        if value is None or value > not_after + timedelta(days=1):
+            continue
+        if (el.get("itemprop") or "") == "dateModified":
+            modified = modified or value
+        else:
+            published = published or value
+    return Shown(published, modified, "meta" if published else None)  # declared markup
+
+
+def _from_lines(lines: Iterable[str], not_after: datetime, day_first: bool | None,
+                source: str) -> Shown:
+    found = find_dateline([x for x in lines if 0 < len(x) <= _MAX_LINE], not_after=not_after,
+                          day_first=day_first)
+    published = found.published or found.modified  # shown only "Updated: ...": published by then
+    return Shown(_instant(published), _instant(found.modified), source if published else None)
+
+
+def _instant(value: ParsedDate | None) -> datetime | None:
+    return value.instant if value is not None else None
+
+
+def _dateline(tree: HtmlElement, not_after: datetime, day_first: bool | None) -> Shown:
+    lines = (_line(el.text_content()) for el in _DATELINE_XPATH(tree)
+             if isinstance(el, HtmlElement))
+    return _from_lines(lines, not_after, day_first, "dateline")
+
+
+def _segments(el: HtmlElement) -> list[str]:
+    """The element's text pieces in document order; a bare label joins the piece after it
+    ("Published:" + "October 29, 2024", set in two spans)."""
+    pieces: list[str] = []
+    for node in el.iter():
+        if not isinstance(node.tag, str) or node.tag in ("script", "style"):
+            continue
+        for text in (node.text, node.tail if node is not el else None):
+            if text and text.strip():
+                if pieces and _BARE_LABEL.match(pieces[-1]):
+                    pieces[-1] = f"{pieces[-1]} {_line(text)}"
+                else:
+                    pieces.append(_line(text))
+    return pieces
+
+
+def _beside_headline(h1: HtmlElement | None, not_after: datetime, day_first: bool | None
+                     ) -> Shown:
+    """A date among the short lines of the block that holds the headline (a kicker, a byline)."""
+    if h1 is None:
+        return Shown(None, None, None)
+    block = h1
+    for _ in range(_HEADLINE_LEVELS):
+        parent = block.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        block = parent
+    pieces = _segments(block)
+    title = _line(h1.text_content())
+    at = next((k for k, piece in enumerate(pieces) if piece and piece in title), 0)
+    near = pieces[at + 1: at + 1 + _HEADLINE_LINES] + pieces[max(0, at - 3): at]
+    return _from_lines((p for p in near if len(p.split()) <= 14), not_after, day_first,
+                       "dateline")
+
+
+def find_shown(tree: HtmlElement, h1: HtmlElement | None, not_after: datetime,
+               month_first: bool | None = None) -> Shown:
+    """The publication (and modification) date the page shows, best evidence first.
+
+    Beside the headline before anywhere else a class names a date: pages carry other dates in
+    such elements (today's date in the header, other stories' cards, comments).
+    """
+    day_first = False if month_first else None
+    shown = _microdata(tree, not_after, day_first)
+    if shown.published is None:
+        shown = _beside_headline(h1, not_after, day_first)
+    if shown.published is None:
+        shown = _dateline(tree, not_after, day_first)
+    return shown
