@@ -41,7 +41,8 @@ def test_clean_headline(raw: str, site: str | None, url: str | None, expected: s
 @pytest.mark.parametrize("raw, body, expected", [
     (["By Jane Doe and John Roe"], "", ("Jane Doe", "John Roe")),
     (["Analysis by Chris Lane, CNN Editor-at-large"], "", ("Chris Lane",)),
-    (["Ilana Moss, MS, RDN"], "", ("Ilana Moss",)),
+    # credentials stay with their name, as the page shows them
+    (["Ilana Moss, MS, RDN"], "", ("Ilana Moss, MS, RDN",)),
     (["Jane Doe", "jane doe", "https://facebook.com/jane"], "", ("Jane Doe",)),
     ([], "WASHINGTON (Reuters) - The Senate voted...", ("Reuters",)),
     (["Byron Smith"], "", ("Byron Smith",)),

@@ -231,10 +231,14 @@ _AUTHOR_PREFIX = re.compile(
 _NOT_A_NAME = re.compile(
     r"@|https?:|www\.|\d|^(?:staff|editor|admin|guest|contributor|reporter|correspondent|"
     r"updated|published|posted|more|follow|view all.*|and)$|\b(?:editor|writer|correspondent|"
-    r"reporter|columnist|contributor|editor-at-large|producer)\b",
+    r"reporter|columnist|contributor|editor-at-large|producer|analyst|manager|director|"
+    r"founder|co-founder|ceo|cto|cmo|consultant|strategist|specialist|attorney|lawyer|"
+    r"engineer|developer|president|officer|coordinator|head of|senior|associate)\b",
     re.IGNORECASE,
 )
 _URL_OR_MAIL = re.compile(r"https?:|www\.|\.com/|@")
+# Letters after a name: degrees and licences (MD, PhD, RDN, PA-C, CPP).
+_CREDENTIAL = re.compile(r"^(?:[A-Z]{2,5}(?:-[A-Z])?|Ph\.?D\.?|M\.?D\.?|Dr\.?P\.?H\.?)$")
 # "WASHINGTON (Reuters) -": the agency of a wire story that names no author.
 _WIRE_DATELINE = re.compile(
     r"^[A-Z][\w .,'/-]{0,40}\((Reuters|AP|AFP|Bloomberg|UPI|dpa|ANI|PTI|IANS|Xinhua)\)\s*[-—–:]")
@@ -254,8 +258,9 @@ def clean_authors(authors: tuple[str, ...] | list[str], body: str = "") -> tuple
             if (not key or key in seen or len(key.split()) > 5 or len(name) > 60
                     or _NOT_A_NAME.search(name)):
                 continue
-            if out and len(name) <= 4 and name.isupper():
-                continue  # credentials after a name: "Jane Doe, MS, RDN"
+            if out and _CREDENTIAL.match(name):
+                out[-1] = f"{out[-1]}, {name}"  # "Jane Doe, MS, RDN": one author, as shown
+                continue
             seen.add(key)
             out.append(name)
     if not out and body:

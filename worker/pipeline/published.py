@@ -83,7 +83,7 @@ _MICRODATA_XPATH = etree.XPath(
 )
 _MAX_LINE = 200  # characters; a longer text is a paragraph, not a date line
 _HEADLINE_LEVELS = 3  # how far up from the <h1> the headline's block may reach
-_HEADLINE_LINES = 12  # short lines on each side of the headline that may hold its date
+_HEADLINE_LINES = 12
 _SPACES = re.compile(r"\s+")
 _BARE_LABEL = re.compile(
     r"^(?:first |originally |last )?(?:published|posted|updated|modified|created|date)"
@@ -156,18 +156,24 @@ def _segments(el: HtmlElement) -> list[str]:
     return pieces
 
 
-def _beside_headline(h1: HtmlElement | None, not_after: datetime, day_first: bool | None
-                     ) -> Shown:
-    """A date among the short lines of the block that holds the headline (a kicker, a byline)."""
-    if h1 is None:
-        return Shown(None, None, None)
+def headline_block(h1: HtmlElement) -> HtmlElement:
+    """The block around the <h1> that holds its kicker, byline and date: up to three levels up
+    (callers look only at the pieces of text next to the headline in it)."""
     block = h1
     for _ in range(_HEADLINE_LEVELS):
         parent = block.getparent()
         if parent is None or parent.tag in ("body", "html"):
             break
         block = parent
-    pieces = _segments(block)
+    return block
+
+
+def _beside_headline(h1: HtmlElement | None, not_after: datetime, day_first: bool | None
+                     ) -> Shown:
+    """A date among the short lines of the block that holds the headline (a kicker, a byline)."""
+    if h1 is None:
+        return Shown(None, None, None)
+    pieces = _segments(headline_block(h1))
     title = _line(h1.text_content())
     at = next((k for k, piece in enumerate(pieces) if piece and piece in title), 0)
     near = pieces[at + 1: at + 1 + _HEADLINE_LINES] + pieces[max(0, at - 3): at]

@@ -1,0 +1,92 @@
+"""Headline and byline: what readers see on the page, when the declarations say otherwise."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import lxml.html
+import pytest
+
+from worker.pipeline.byline import find_byline
+from worker.pipeline.metadata import choose_headline, read_metadata
+
+FETCHED = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("declared", "h1", "title", "expected"),
+    [
+        # the <h1> is the declared headline without its decoration
+        ("How to Go Vegan: A Beginner's Guide | Meal Plans", "How to Go Vegan: A Beginner's Guide",
+         None, "How to Go Vegan: A Beginner's Guide"),
+        # an SEO title about the same story: the visible headline wins
+        ("Top 11 Gaming Console Companies & Manufacturers | 2025",
+         "Top 11 Gaming Console Companies Driving Innovation Globally", None,
+         "Top 11 Gaming Console Companies Driving Innovation Globally"),
+        # a different, undecorated declared headline stays (news sites' own choice)
+        ("Sweden drops Assange rape investigation",
+         "Julian Assange: Sweden drops rape investigation", None,
+         "Sweden drops Assange rape investigation"),
+        # no usable <h1>: the declared headline without its SEO tail
+        ("We Tested 6 Zoom Alternatives - Here's How They Compare", None, None,
+         "We Tested 6 Zoom Alternatives"),
+        # ... when another <h1> shows the whole declared headline, the tail is part of it
+        ("Defer, Panic - and Recover", "The Go Blog", None, "Defer, Panic - and Recover"),
+        # nothing declared: the <h1>, else <title>
+        (None, "Harbour wall repairs begin", "Harbour wall | Gazette",
+         "Harbour wall repairs begin"),
+        (None, None, "Harbour wall | Gazette", "Harbour wall | Gazette"),
+    ],
+)
+def test_choose_headline(declared: str | None, h1: str | None, title: str | None,
+                         expected: str) -> None:
+    h1s = [h1, declared] if h1 == "The Go Blog" else [h1] if h1 else []  # the page's <h1>s
+    assert choose_headline(declared, h1, title, [x for x in h1s if x]) == expected
+
+
+def test_a_short_tail_is_kept_when_the_head_is_too_short_to_stand_alone() -> None:
+    assert choose_headline("Brexit | Live", None, None, []) == "Brexit | Live"
+
+
+def _tree(body: str, head: str = "") -> lxml.html.HtmlElement:
+    return lxml.html.fromstring(f"<html><head>{head}</head><body>{body}</body></html>")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("<header><h1>Biking in Houston</h1><p><span>By <a href='/p/dr'>Daniel Renfrow</a>"
+         "</span> <span>April 12, 2024</span></p></header>", "Daniel Renfrow"),
+        ("<div><h1>Defer, Panic, and Recover</h1><p class='author'>Andrew Gerrand<br>4 August "
+         "2010</p></div>", "Andrew Gerrand"),
+        ("<h1>Tutoring franchises</h1><div class='meta'>September 1st, 2023 <span "
+         "class='post-detail__meta-author'>By Emily Norwood</span></div>", "Emily Norwood"),
+        ("<h1>Story</h1><a rel='author' href='/a/jd'>Jane Doe</a>", "Jane Doe"),
+        # a commenter's name is not the byline
+        ("<h1>Story</h1><p>Text.</p><div class='comments'><span class='author'>Troll42 "
+         "Smith</span></div>", None),
+        # a sentence in an author box is not a name
+        ("<h1>Story</h1><div class='author'>This story was written by our team of many "
+         "experienced reporters across the country</div>", None),
+    ],
+)
+def test_find_byline(body: str, expected: str | None) -> None:
+    tree = _tree(body)
+    assert find_byline(tree, next(tree.iter("h1"), None), {}) == expected
+
+
+def test_twitter_written_by_label_names_the_author() -> None:
+    meta = {"twitter:label1": "Written by", "twitter:data1": "Jayesh Shinde"}
+    assert find_byline(_tree("<p>Text</p>"), None, meta) == "Jayesh Shinde"
+
+
+def test_an_organisation_author_gives_way_to_the_person_in_the_byline() -> None:
+    ld = ('<script type="application/ld+json">{"@type": "BlogPosting", "headline": "Yoga '
+          'prices", "author": {"@type": "Organization", "name": "GlossGenius"}}</script>')
+    body = "<h1>Yoga prices</h1><p class='byline'>By Shauna Mitchell</p><p>Text.</p>"
+    md = read_metadata(_tree(body, ld), "https://glossgenius.com/blog/yoga", FETCHED)
+    assert md.authors == ["Shauna Mitchell"]
+    # a person declared in JSON-LD stays, whatever the byline says
+    person = ld.replace('"Organization", "name": "GlossGenius"', '"Person", "name": "Ann Lee"')
+    md = read_metadata(_tree(body, person), "https://glossgenius.com/blog/yoga", FETCHED)
+    assert md.authors == ["Ann Lee"]
