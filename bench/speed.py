@@ -2,7 +2,7 @@
 
 Per stage: the stage functions of worker.pipeline called directly, in the order
 `build_article` calls them, interleaved page by page with trafilatura `extract()` alone and
-with the whole pipeline (`process_page` + `dedupe.decide` + JSON encoding), so each pipeline
+with the whole pipeline (`process_page` + the identity stage + JSON encoding), so each pipeline
 time has its baseline measured a few milliseconds away. Throughput: `news-worker process -j1`,
 `-j2` and a plain trafilatura loop as subprocesses on one input file, rotated per round.
 """
@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from bench.corpus import FETCHED_AT, Page, load_pages, raw_message
 from bench.report import Context
 from bench.stats import fmt, quantile, spread, summarize, table
@@ -26,6 +24,22 @@ from bench.stats import fmt, quantile, spread, summarize, table
 NAME = "speed"
 TITLE = "2. Offline speed"
 STAGES = ("validate", "extract", "clean", "enrich", "dedupe", "serialize")
+
+
+def _identity(state: dict[str, Any]) -> Any:
+    """The identity stage `process` runs (worker/pipeline/engine.py), one per state dict."""
+    if "engine" not in state:
+        from worker.pipeline import PipelineOptions
+        from worker.pipeline.engine import Engine
+        from worker.pipeline.state import DictStore, IdentityState
+        from worker.stream.positions import key_partition
+
+        def partition_of(key: bytes) -> int:
+            return key_partition(key, 4)
+
+        state["engine"] = Engine(IdentityState(DictStore(partition_of),
+                                               _OPTIONS or PipelineOptions()), partition_of)
+    return state["engine"]
 BIN = os.path.dirname(sys.executable)
 
 
@@ -34,9 +48,9 @@ def _stage_times(message: bytes, state: dict[str, Any], origin: str) -> dict[str
     from worker.errors import PageRejected
     from worker.pipeline import PipelineOptions, looks_like_html
     from worker.pipeline.clean import clean_extracted
-    from worker.pipeline.dedupe import decide
     from worker.pipeline.enrich import enrich_article
     from worker.pipeline.extract import extract_html
+    from worker.pipeline.route import route_result
     from worker.pipeline.text import extract_text
     from worker.pipeline.validate import decode_message, validate_record
 
@@ -63,12 +77,9 @@ def _stage_times(message: bytes, state: dict[str, Any], origin: str) -> dict[str
         lap("clean")
         article = enrich_article(cleaned, page, options)
         lap("enrich")
-        decision = decide(state.get(article.dedupe_key), article, options, origin=origin)
-        state[article.dedupe_key] = decision.entry
+        _identity(state).run(route_result(article, origin, None, None, 2**62))
         lap("dedupe")
-        emitted = decision.article or decision.duplicate
-        orjson.dumps(emitted.to_dict() if emitted is not None else None)
-        lap("serialize")
+        lap("serialize")  # the identity stage encodes its output records itself (in "dedupe")
     except PageRejected:
         out["rejected"] = 1.0
     return out
@@ -80,18 +91,11 @@ _OPTIONS: Any = None
 def _pipeline(message: bytes, state: dict[str, Any], origin: str) -> None:
     """The whole pipeline as `process` runs it for one message."""
     from worker.pipeline import PipelineOptions, process_page
-    from worker.pipeline.dedupe import decide
-    from worker.pipeline.types import Rejection
+    from worker.pipeline.route import route_result
 
     options = _OPTIONS or PipelineOptions()
     result = process_page(message, received_at=FETCHED_AT, options=options)
-    if isinstance(result, Rejection):
-        orjson.dumps(result.to_dict())
-        return
-    decision = decide(state.get(result.dedupe_key), result, options, origin=origin)
-    state[result.dedupe_key] = decision.entry
-    emitted = decision.article or decision.duplicate
-    orjson.dumps(emitted.to_dict() if emitted is not None else None)
+    _identity(state).run(route_result(result, origin, None, None, 2**62))
 
 
 def _trafilatura(page: Page) -> None:
@@ -271,7 +275,7 @@ def render(data: dict[str, Any]) -> str:
         "page runs trafilatura `extract()` alone, the whole pipeline on its HTML message, the "
         "whole pipeline on its rendered-text message and the stage functions one by one, in "
         "random order. A page's time is its median over rounds; the table gives the median / "
-        "p90 / IQR over pages. 'pipeline' = `process_page` + `dedupe.decide` + JSON encoding "
+        "p90 / IQR over pages. 'pipeline' = `process_page` + the identity stage + JSON encoding "
         f"(what `process` does per message). Pages rejected by a stage: {st['rejected_in_stages']}"
         " (their later stages are missing).",
         "",

@@ -144,17 +144,24 @@ class Settings(BaseSettings):
     min_body_words: int = Field(
         default=40, ge=1, description="Shorter bodies are rejected as no_article."
     )
+    identity_horizon: Duration = Field(
+        default=timedelta(days=90),
+        description="How long a URL keeps its story id and latest version after it was last "
+        "seen (a duration; a URL coming back within it never starts again at version 1).",
+    )
     dedupe_window: Duration = Field(
         default=timedelta(days=7),
-        description="How long a story is remembered for dedupe (a duration: P7D, 7d, 604800).",
+        description="How long a story stays matchable from other URLs by headline or body "
+        "(data time; a duration: P7D, 7d, 604800).",
     )
     dedupe_tolerance: Duration = Field(
         default=timedelta(hours=6),
-        description="Same headline, declared times this close: one story.",
+        description="Another URL with the same headline (or body key) and a near-identical "
+        "body, declared times this close: one story.",
     )
     dedupe_fallback_tolerance: Duration = Field(
         default=timedelta(hours=18),
-        description="Same headline, no declared time, fetch times this close: one story.",
+        description="The same, when a page declares no time: fetch times this close.",
     )
     extract_processes: int = Field(
         default=1,
@@ -164,7 +171,8 @@ class Settings(BaseSettings):
     dedupe_sweep_interval: Seconds = Field(
         default=600.0,
         gt=0,
-        description="Seconds between sweeps that delete expired dedupe entries.",
+        description="Seconds between expiry sweeps of the identity state (each runs in "
+        "slices of at most 20 ms of event-loop time).",
     )
     blocking_timeout: Seconds = Field(
         default=1.0,
@@ -174,7 +182,8 @@ class Settings(BaseSettings):
 
     # --- Runtime -------------------------------------------------------------------------
     store: Literal["rocksdb", "memory"] = Field(
-        default="rocksdb", description="Dedupe table store: rocksdb (rocksdict) or memory."
+        default="rocksdb",
+        description="Identity table store: rocksdb (rocksdict) or memory (tests only).",
     )
     data_dir: str = Field(
         default="./data", description="Directory for the table store and worker state."
@@ -231,6 +240,7 @@ class Settings(BaseSettings):
             max_page_bytes=self.max_page_bytes,
             min_body_words=self.min_body_words,
             dedupe_window=self.dedupe_window,
+            identity_horizon=self.identity_horizon,
             dedupe_tolerance=self.dedupe_tolerance,
             dedupe_fallback_tolerance=self.dedupe_fallback_tolerance,
         )

@@ -1,27 +1,21 @@
-"""The agents in memory (Faust's test_context): routing, updates, replays, expiry sweeps.
-
-The three output topics and the stories topic are in-memory channels here; everything else
-(the agents, the executor, the dedupe table on the memory store) is the real thing.
-"""
+"""The agents in memory: routing, updates, replays, copies, sweeps (tests/functional/harness.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import orjson
 import pytest
 
 from tests.factories import article_html, message
-from worker.settings import Settings
-from worker.stream.agents import install_agents
-from worker.stream.app import NewsApp, create_app
-from worker.stream.executor import PageExecutor
+from tests.functional.harness import Harness, running_agents, value
+from tests.stories import body
+from worker.pipeline.state import url_key
+from worker.pipeline.urls import canonicalize_url, make_article_id
+from worker.stream import sweep as sweep_module
 from worker.stream.positions import key_partition
-from worker.stream.wire import encode_sweep
+from worker.stream.sweep import sweep_marker
 
 UPDATED = [
     "The city council voted on Tuesday to approve a new budget for the harbour district, "
@@ -33,53 +27,21 @@ UPDATED = [
     "Engineers warned last year that parts of the wall could fail during a severe storm, "
     "putting hundreds of homes and the old fish market at risk of flooding.",
 ]
-FETCHED = datetime(2025, 3, 4, 10, 0, tzinfo=UTC).timestamp()
-
-
-@dataclass
-class Harness:
-    news: NewsApp
-    pages: Any  # the extract agent's test wrapper
-    outputs: dict[str, Any]  # subscribers of the output channels
-
-    async def put(self, value: bytes, *, offset: int | None = None, key: bytes = b"k") -> None:
-        if offset is not None:
-            self.pages.sent_offset = offset
-        await self.pages.put(value, key=key, timestamp=FETCHED)
-
-    async def take(self, name: str, count: int) -> list[Any]:
-        """The next `count` events of an output, waiting for each up to 20 s."""
-        return [await self.outputs[name].get(timeout=20.0) for _ in range(count)]
-
-    def empty(self, name: str) -> bool:
-        return bool(self.outputs[name].queue.empty())
+HORIZON = timedelta(days=8)
+TRAM = [
+    "The transport authority unveiled plans on Thursday for a new tram depot on the site of "
+    "the old gasworks, with room for forty vehicles and a training centre for drivers.",
+    "Work on the depot is due to start next spring and should take about two years, the "
+    "authority said, adding that the cost would be covered by the national rail fund.",
+    "Neighbours said they welcomed the plan but asked for a noise barrier along the canal "
+    "side, where the trams will leave the depot early in the morning.",
+]
 
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
-    settings = Settings(store="memory", app_id="functional", extract_processes=1,
-                        topic_partitions=4)
-    news = create_app(settings, in_memory_outputs=True)
-    news.stories = news.app.channel(maxsize=10_000)
-    executor = PageExecutor(news.options, processes=1, timeout=30.0)
-    executor.start()
-    install_agents(news, executor)
-    outputs = {
-        "articles": news.articles.clone(is_iterator=True),
-        "rejected": news.rejected.clone(is_iterator=True),
-        "duplicates": news.duplicates.clone(is_iterator=True),
-    }
-    agents = news.app.agents
-    try:
-        async with agents["extract_articles"].test_context() as pages, \
-                agents["drop_duplicates"].test_context(channel=news.stories):
-            yield Harness(news, pages, outputs)
-    finally:
-        executor.stop()
-
-
-def value(event: Any) -> dict[str, Any]:
-    return dict(orjson.loads(event.value))
+    async with running_agents(identity_horizon=HORIZON) as running:
+        yield running
 
 
 async def test_article_duplicate_and_rejection_are_routed(harness: Harness) -> None:
@@ -97,17 +59,14 @@ async def test_article_duplicate_and_rejection_are_routed(harness: Harness) -> N
     assert r["source"]["offset"] == 1
     assert rejection.key == b"https://x.example/broken"  # no id/url inside: the input's key
     assert rejection.headers["schema"] == b"rejection.v2"
-    # The value cannot be read: the URL comes from the key, and the key is kept as it was.
-    assert r["url"] == "https://x.example/broken"
-    assert (r["key"], r["key_encoding"]) == ("https://x.example/broken", "utf-8")
-    assert d["duplicate_of"] == a["id"] and d["page_id"] == "p2"
-    assert duplicate.headers["schema"] == b"duplicate.v1"
+    assert (d["duplicate_of"], d["page_id"], d["match"], d["version"]) == (a["id"], "p2", "url", 1)
+    assert duplicate.key == a["id"].encode() and duplicate.headers["schema"] == b"duplicate.v2"
     metrics = harness.news.metrics.render().decode()
     assert "news_pages_total 3.0" in metrics
     assert 'news_rejections_total{reason="invalid_json"} 1.0' in metrics
-    # p1 and p2 came keyed b"k", not by their URL; the broken page has no URL to compare.
-    assert 'news_key_mismatches_total{kind="different"} 2.0' in metrics
-    assert 'news_key_mismatches_total{kind="missing"} 0.0' in metrics
+    assert 'news_duplicate_matches_total{match="url"} 1.0' in metrics
+    assert 'news_duplicate_matches_total{match="body"} 0.0' in metrics
+    assert 'news_state_unreadable_total{stage="url"} 0.0' in metrics
 
 
 async def test_update_gets_the_same_id_and_the_next_version(harness: Harness) -> None:
@@ -118,6 +77,26 @@ async def test_update_gets_the_same_id_and_the_next_version(harness: Harness) ->
     assert value(first)["id"] == value(second)["id"]
     assert (value(first)["version"], value(second)["version"]) == (1, 2)
     assert "news_article_updates_total 1.0" in harness.news.metrics.render().decode()
+
+
+async def test_an_edited_headline_on_the_same_url_is_the_next_version(harness: Harness) -> None:
+    await harness.put(message(page_id="p1"))
+    await harness.put(message(page_id="p2", fetched_at="2025-03-04T16:00:00Z",
+                              html=article_html(headline="Harbour budget passes after a "
+                                                         "fourth late-night vote")))
+    first, second = await harness.take("articles", 2)
+    assert (value(second)["id"], value(second)["version"]) == (value(first)["id"], 2)
+
+
+async def test_a_copy_on_another_site_is_a_duplicate_without_a_version(harness: Harness) -> None:
+    await harness.put(message(page_id="p1"))
+    await harness.put(message(page_id="w1", url="https://www.otherpaper.example/wire/harbour",
+                              html=article_html(headline="Harbour budget approved",
+                                                site_name="Other Paper")))
+    [article] = await harness.take("articles", 1)
+    [duplicate] = await harness.take("duplicates", 1)
+    d = value(duplicate)
+    assert (d["duplicate_of"], d["version"], d["match"]) == (value(article)["id"], None, "body")
 
 
 async def test_a_replayed_message_republishes_the_same_version(harness: Harness) -> None:
@@ -132,37 +111,79 @@ async def test_a_replayed_message_republishes_the_same_version(harness: Harness)
     assert "news_article_redeliveries_total 1.0" in harness.news.metrics.render().decode()
 
 
-async def test_sweep_deletes_expired_keys_of_its_partition_only(harness: Harness) -> None:
+def _url_in_partition(partition: int, stem: str) -> str:
+    """A story URL whose identity key lands in `partition`."""
+    for k in range(1000):
+        url = f"https://other.example/news/{stem}-{k}"
+        key = url_key(make_article_id(canonicalize_url(url)))
+        if key_partition(key, 4) == partition:
+            return url
+    raise AssertionError("no URL found")  # pragma: no cover
+
+
+async def _sweep(harness: Harness, at: datetime, partition: int) -> None:
+    await harness.news.stories.send(key=b"sweep", value=sweep_marker(at), partition=partition)
+    await asyncio.sleep(0.3)
+
+
+async def test_sweep_expires_by_its_partitions_own_data_clock(harness: Harness) -> None:
     await harness.put(message(page_id="p1"))
     [article] = await harness.take("articles", 1)
-    key = value(article)["dedupe_key"].encode()
-    table = harness.news.dedupe
+    key = url_key(value(article)["id"])
+    table = harness.news.identity
     assert table.get(key) is not None
     partition = key_partition(key, 4)
-    window = harness.news.options.dedupe_window
-    stories = harness.news.stories
-
-    async def sweep(at: datetime, part: int) -> None:
-        await stories.send(key=b"sweep", value=encode_sweep(at), partition=part)
-        await asyncio.sleep(0.5)
-
-    # Expiry follows data time: however late the clock, nothing newer has been seen yet.
-    await sweep(datetime(2030, 1, 1, tzinfo=UTC), partition)
+    future = datetime(2030, 1, 1, tzinfo=UTC)
+    # However late the wall clock, nothing newer has been seen on that partition yet.
+    await _sweep(harness, future, partition)
     assert table.get(key) is not None
-    # A story fetched past the window moves data time on.
-    await harness.put(message(page_id="later", url="https://other.example/news/x",
-                              fetched_at="2025-03-12T11:00:00Z",
+    # A story fetched past the horizon on *another* partition: this one's clock stays.
+    later = "2025-03-20T11:00:00Z"
+    stamp = datetime(2025, 3, 20, 11, 0, tzinfo=UTC).timestamp()  # the broker's, as late
+    await harness.put(timestamp=stamp, value=message(page_id="far", fetched_at=later,
+                              url=_url_in_partition((partition + 1) % 4, "ferry"),
                               html=article_html(headline="Ferry timetable changes for summer",
-                                                published="2025-03-12T09:00:00+01:00")))
+                                                published="2025-03-20T09:00:00+01:00")))
     await harness.take("articles", 1)
-    # Another partition's sweep, and a sweep whose clock is inside the window, keep the key.
-    await sweep(datetime(2030, 1, 1, tzinfo=UTC), (partition + 1) % 4)
-    await sweep(datetime(2025, 3, 4, 10, 0, tzinfo=UTC) + window - timedelta(hours=1), partition)
+    await _sweep(harness, future, partition)
     assert table.get(key) is not None
-    await sweep(datetime(2030, 1, 1, tzinfo=UTC), partition)
+    # Now one on the same partition moves its clock past the horizon.
+    await harness.put(timestamp=stamp, value=message(page_id="near", fetched_at=later,
+                              url=_url_in_partition(partition, "tram"),
+                              html=article_html(headline="Tram depot plans unveiled",
+                                                paragraphs=TRAM,
+                                                published="2025-03-20T09:00:00+01:00")))
+    await harness.take("articles", 1)
+    # A sweep whose wall clock is inside the horizon keeps it; a later one removes it.
+    await _sweep(harness, datetime(2025, 3, 5, tzinfo=UTC), partition)
+    assert table.get(key) is not None
+    await _sweep(harness, future, partition)
     for _ in range(100):
         if table.get(key) is None:
             break
         await asyncio.sleep(0.05)
     assert table.get(key) is None
-    assert "news_dedupe_expired_keys_total 1.0" in harness.news.metrics.render().decode()
+    metrics = harness.news.metrics.render().decode()
+    assert "news_dedupe_expired_keys_total" in metrics and "news_sweep_slice_seconds" in metrics
+
+
+async def test_a_sweep_goes_on_in_slices_until_the_partition_is_done(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for k in range(6):
+        await harness.put(message(page_id=f"s{k}", url=f"https://s{k}.example/news/story",
+                                  html=article_html(headline=f"Story number {k} of the day",
+                                                    paragraphs=body(50 + k).split("\n\n"))))
+    await harness.take("articles", 6)
+    monkeypatch.setattr(sweep_module, "SLICE_SECONDS", -1.0)  # stop at every check
+    monkeypatch.setattr("worker.pipeline.state._CHECK_EVERY", 1)
+    for partition in range(4):
+        await _sweep(harness, datetime(2030, 1, 1, tzinfo=UTC), partition)
+    metrics = harness.news.metrics.render().decode().splitlines()
+    count = next(line for line in metrics if line.startswith("news_sweep_slice_seconds_count"))
+    # 6 URL keys plus their headline and body keys, one slice each (a continuation marker
+    # per key), and every pass completed: the gauge counts every entry.
+    assert float(count.split()[-1]) >= 18
+    entries = {line.split('"')[1]: float(line.split()[-1]) for line in metrics
+               if line.startswith("news_dedupe_entries{")}
+    assert entries == {"url": 6.0, "headline": 6.0, "body": 6.0}

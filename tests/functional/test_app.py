@@ -56,11 +56,11 @@ def test_every_topic_gets_our_partitions_and_room_for_a_quoted_page() -> None:
     settings = Settings(app_id="decl", topic_partitions=6, topic_pages="in", store="memory")
     specs = {t.name: t for t in topic_specs(create_app(settings))}
     assert set(specs) == {"in", "decl-stories", "articles", "pages.rejected",
-                          "articles.duplicates", "decl-dedupe-changelog"}
+                          "articles.duplicates", "decl-identity-changelog"}
     assert {t.num_partitions for t in specs.values()} == {6}
     limit = int(specs["pages.rejected"].topic_configs["max.message.bytes"])
     assert limit == max_record_bytes(settings) > settings.max_page_bytes * 4 // 3
-    assert specs["decl-dedupe-changelog"].topic_configs["cleanup.policy"] == "compact"
+    assert specs["decl-identity-changelog"].topic_configs["cleanup.policy"] == "compact"
 
 
 def test_not_ready_before_an_assignment() -> None:

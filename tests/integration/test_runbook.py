@@ -39,7 +39,7 @@ class Runbook:
         self.cluster, self.web_port, self.reset_at = cluster, web_port, ""
         app = cluster.app_id
         self.names = [
-            ("news-worker-dedupe-changelog", f"{app}-dedupe-changelog"),
+            ("news-worker-identity-changelog", f"{app}-identity-changelog"),
             ("--group news-worker-2", f"--group {app}-2"),
             ("NEWS_APP_ID=news-worker-2", f"NEWS_APP_ID={app}-2"),
             ("--group news-worker", f"--group {app}"),
@@ -111,7 +111,7 @@ async def test_every_runbook_step_runs_on_the_local_broker(
     real = step("news-worker redrive --reason internal_error --since 2h")
     assert real.stderr.strip().endswith("sent 0, failed 0, unusable 0")
 
-    # Resetting dedupe state: stop, delete the changelog and the data dir, start again; the
+    # Resetting identity state: stop, delete the changelog and the data dir, start again; the
     # same stories are then new stories again.
     assert worker.terminate() == 0
     step("python3 -m tools.kafka cli topics --delete")

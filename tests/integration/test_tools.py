@@ -197,8 +197,10 @@ def _event_records() -> list[dict[str, Any]]:
     duplicate = Duplicate(
         page_id="page-2",
         url=article.url + "?utm_source=x",
+        canonical_url=article.canonical_url,
         duplicate_of=article.id,
         version=1,
+        match="url",
         dedupe_key=article.dedupe_key,
         content_hash=article.content_hash,
         fetched_at=received,

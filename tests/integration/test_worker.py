@@ -10,6 +10,7 @@ import pytest
 
 from tests.factories import article_html, message
 from tests.integration.workers import Cluster, worker_cluster  # noqa: F401 - the fixture
+from tests.stories import body
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +29,14 @@ TOPICS = ["harbour", "railway", "school", "museum", "bridge", "library", "tram",
 
 
 def story(i: int, *, page_id: str | None = None, host: str = "www.gazette.example") -> bytes:
-    """A distinct article page: its own headline and URL."""
+    """A distinct article page: its own headline, URL and body (one body under two headlines
+    would be one story: a copy with an edited headline)."""
     subject = f"{TOPICS[i % len(TOPICS)]} {i}"
     return message(
         page_id=page_id or f"s{i}",
         url=f"https://{host}/news/2025/03/04/{subject.replace(' ', '-')}",
-        html=article_html(headline=f"Council approves {subject} budget after months of debate"),
+        html=article_html(headline=f"Council approves {subject} budget after months of debate",
+                          paragraphs=body(1000 + i).split("\n\n")),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -11,11 +11,12 @@ import orjson
 import pytest
 
 from tests.factories import article_html, message, raw_page
+from tests.stories import T0, Feed, article, body, paragraph
 from worker.pipeline import PipelineOptions, process_page
-from worker.pipeline.dedupe import decide
 from worker.pipeline.types import Article, Rejection
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+URL = "https://www.harbourgazette.example/news/2025/11/03/storm-floods-city"
 RECEIVED = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 
 
@@ -39,15 +40,34 @@ def test_rejection_matches_schema_for_text_and_binary_originals() -> None:
         check.validate(result.to_dict())
 
 
-def test_duplicate_matches_schema() -> None:
-    options = PipelineOptions()
-    first = process_page(message(), received_at=RECEIVED, options=options)
-    again = process_page(message(page_id="page-2"), received_at=RECEIVED, options=options)
-    assert isinstance(first, Article) and isinstance(again, Article)
-    entry = decide(None, first, options).entry
-    decision = decide(entry, again, options)
-    assert decision.duplicate is not None
-    validator("duplicate.v1.json").validate(decision.duplicate.to_dict())
+def test_identity_outputs_match_their_schemas() -> None:
+    """Every kind of duplicate (and the article versions) the identity stage makes."""
+    article_check, duplicate_check = validator("article.v1.json"), validator("duplicate.v2.json")
+    old = validator("duplicate.v1.json")
+    feed = Feed()
+    outputs = [
+        feed.one(article()),
+        feed.one(article(url=URL + "?utm_source=x", page_id="p2")),  # url, version 1
+        feed.one(article(url="https://copy.example/s", page_id="p3")),  # headline, version null
+        feed.one(article(url="https://edit.example/s", headline="Storm soaks the city",
+                         page_id="p4")),  # body
+        feed.one(article(url="https://agg.example/1", canonical=URL, page_id="p5")),  # canonical
+        feed.one(article(text=body(1) + "\n\n" + paragraph(7), page_id="p6",
+                         fetched=T0 + timedelta(hours=2))),  # version 2
+    ]
+    assert {o.get("match") for o in outputs} == {None, "url", "headline", "body", "canonical"}
+    for output in outputs:
+        record = {k: v for k, v in output.items() if not k.startswith("_")}
+        if output["_kind"] == "article":
+            article_check.validate(record)
+        else:
+            duplicate_check.validate(record)
+            assert record["schema"] == "duplicate.v2"
+    # v1 required an integer version: a copy's duplicate (version null) is not valid v1.
+    copy = {k: v for k, v in outputs[2].items() if not k.startswith("_")}
+    assert copy["version"] is None
+    with pytest.raises(jsonschema.ValidationError):
+        old.validate({**copy, "schema": "duplicate.v1"})
 
 
 @pytest.mark.parametrize(

@@ -1,33 +1,41 @@
 """`news-worker process`: raw-page JSON lines / WARC -> article events, rejections, duplicates.
 
-The embedded, Kafka-free twin of the streaming worker: the same pipeline and the same dedupe
-decisions (`worker.pipeline.dedupe.decide`, with the state in a dict instead of a table).
-Extraction runs on all cores; decisions are made in input order in this process, so the
-output does not depend on the number of processes.
+The embedded, Kafka-free twin of the streaming worker. Pages go through the same
+time-limited extraction processes (`PageExecutor`: a page over NEWS_PAGE_TIMEOUT is rejected
+as `timeout`, a crashed extraction process is replaced and the page retried once), and the
+results through the same routing and identity stage (`worker.pipeline.route`, run by
+`worker.pipeline.engine.Engine` on a dict instead of the Faust table, with one data clock per
+partition of the would-be stories topic, NEWS_TOPIC_PARTITIONS). Decisions are made in input
+order in this process, so the output does not depend on the number of processes.
+
+A page without `fetched_at` gets the run's clock: `--clock`, else the time the run started (one
+instant for the whole run, as the worker uses the Kafka message timestamp); a `fetched_at`
+more than 5 minutes after it is clamped to it.
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
+import asyncio
 import os
 import sys
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any
-
-import orjson
 
 from worker.errors import ToolError
 from worker.inputs import InputMessage, read_inputs, utc_now
-from worker.pipeline import PipelineOptions, process_page
-from worker.pipeline.dedupe import DedupeEntry, Verdict, decide
+from worker.pipeline.engine import Engine
+from worker.pipeline.identity import Verdict
+from worker.pipeline.route import ARTICLE, DUPLICATE, Routed, route_result
+from worker.pipeline.state import DictStore, IdentityState
 from worker.pipeline.types import Article, Rejection, Source
+from worker.pipeline.validate import parse_instant
 
-_Item = tuple[bytes, str, int, datetime, PipelineOptions]
+_LIMIT = 2**62  # no broker record limit offline: nothing is forwarded through a topic
 
 
 def register(sub: Any) -> None:
@@ -51,49 +59,33 @@ def register(sub: Any) -> None:
         default=os.cpu_count() or 1,
         help="extraction processes (default: all cores)",
     )
+    parser.add_argument(
+        "--clock", default=None, metavar="TIME",
+        help="receive time (RFC 3339) for pages without fetched_at, and the bound on fetched_at "
+        "(default: when the run starts)",
+    )
     parser.set_defaults(run=run)
 
 
-def _run_one(item: _Item) -> Article | Rejection:
-    data, file, line, received_at, options = item
-    return process_page(
-        data, received_at=received_at, options=options, source=Source(file=file, line=line)
-    )
-
-
-def results(
-    messages: Iterator[InputMessage], options: PipelineOptions, processes: int
-) -> Iterator[tuple[InputMessage, Article | Rejection]]:
-    """Pipeline results in input order, computed on `processes` cores."""
-
-    def items() -> Iterator[_Item]:
+async def results(
+    messages: Iterator[InputMessage], executor: Any, received_at: datetime, window: int
+) -> AsyncIterator[tuple[InputMessage, Article | Rejection]]:
+    """Pipeline results in input order, `window` pages in flight on the executor."""
+    pending: deque[tuple[InputMessage, asyncio.Future[Article | Rejection]]] = deque()
+    try:
         for msg in messages:
-            yield msg.data, msg.file, msg.line, utc_now(), options
-
-    if processes <= 1:
-        for item in items():
-            yield _message(item), _run_one(item)
-        return
-    # A sliding window of submitted pages, collected in input order: no batch barrier, so a
-    # slow page only holds back the output, never the other cores.
-    window = 16 * processes
-    # Spawned, not forked (as the worker's extraction processes): a fork taken while another
-    # thread holds a lock (logging, an import) leaves the child deadlocked on it.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        pending: deque[tuple[_Item, Future[Article | Rejection]]] = deque()
-        for item in items():
-            pending.append((item, pool.submit(_run_one, item)))
+            source = Source(file=msg.file, line=msg.line)
+            pending.append((msg, asyncio.ensure_future(
+                executor.process(msg.data, received_at, source))))
             if len(pending) >= window:
                 done, future = pending.popleft()
-                yield _message(done), future.result()
+                yield done, await future
         while pending:
             done, future = pending.popleft()
-            yield _message(done), future.result()
-
-
-def _message(item: _Item) -> InputMessage:
-    return InputMessage(item[0], item[1], item[2])
+            yield done, await future
+    finally:
+        for _, future in pending:
+            future.cancel()
 
 
 def _open(path: str | None, stack: ExitStack, default: IO[bytes]) -> IO[bytes]:
@@ -107,31 +99,61 @@ def _open(path: str | None, stack: ExitStack, default: IO[bytes]) -> IO[bytes]:
         raise ToolError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _clock(text: str | None) -> datetime:
+    if text is None:
+        return utc_now()
+    try:
+        return parse_instant(text)
+    except (ValueError, OverflowError):
+        raise ToolError(f"--clock {text!r} is not an RFC 3339 time") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from worker.settings import get_settings
+    from worker.stream.executor import PageExecutor
+    from worker.stream.positions import key_partition
 
-    options = get_settings().pipeline_options()
-    state: dict[str, DedupeEntry] = {}
+    settings = get_settings()
+    options = settings.pipeline_options()
+    received_at = _clock(args.clock)
+    for path in args.inputs:  # before the extraction processes start (a second or two)
+        if path != "-" and not Path(path).is_file():
+            raise ToolError(f"cannot read {path}: no such file")
+    partitions = settings.topic_partitions
+
+    def partition_of(key: bytes) -> int:
+        return key_partition(key, partitions)
+
+    engine = Engine(IdentityState(DictStore(partition_of), options), partition_of)
     counts = {"articles": 0, "updates": 0, "duplicates": 0, "rejections": 0}
+    processes = max(1, args.processes)
+    executor = PageExecutor(options, processes=processes, timeout=settings.page_timeout)
     with ExitStack() as stack:
         out = _open(args.out, stack, sys.stdout.buffer)
-        rejects = _open(args.rejects, stack, out)
-        duplicates = _open(args.duplicates, stack, out)
+        files = {ARTICLE: out, DUPLICATE: _open(args.duplicates, stack, out),
+                 "rejection": _open(args.rejects, stack, out)}
+
+        def write(record: Routed) -> None:
+            files[record.kind].write(record.value + b"\n")
+            if record.kind == ARTICLE:
+                counts["updates" if record.verdict is Verdict.UPDATE else "articles"] += 1
+            else:
+                counts["duplicates" if record.kind == DUPLICATE else "rejections"] += 1
+
+        async def main() -> None:
+            executor.start()
+            try:
+                async for msg, result in results(read_inputs(args.inputs), executor,
+                                                 received_at, 16 * processes):
+                    origin = f"{msg.file}:{msg.line}"
+                    for record in engine.run(route_result(result, origin, None, msg.key,
+                                                          _LIMIT, original=msg.data)):
+                        write(record)
+            finally:
+                executor.stop()
+
         try:
-            for msg, result in results(read_inputs(args.inputs), options, args.processes):
-                if isinstance(result, Rejection):
-                    rejects.write(orjson.dumps(result.to_dict()) + b"\n")
-                    counts["rejections"] += 1
-                    continue
-                key = result.dedupe_key
-                decision = decide(state.get(key), result, options, origin=f"{msg.file}:{msg.line}")
-                state[key] = decision.entry
-                if decision.duplicate is not None:
-                    duplicates.write(orjson.dumps(decision.duplicate.to_dict()) + b"\n")
-                    counts["duplicates"] += 1
-                elif decision.article is not None:
-                    out.write(orjson.dumps(decision.article.to_dict()) + b"\n")
-                    counts["updates" if decision.verdict is Verdict.UPDATE else "articles"] += 1
+            asyncio.run(main())
         except OSError as exc:
             raise ToolError(f"cannot write output: {exc.strerror or exc}") from None
     print(

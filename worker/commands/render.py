@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from aiokafka import ConsumerRecord
 
-from worker.pipeline.types import REJECTION_SCHEMAS
+from worker.pipeline.types import DUPLICATE_SCHEMAS, REJECTION_SCHEMAS
 
 _BODY_WIDTH = 120
 _BOLD, _DIM, _RED, _YELLOW, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
@@ -94,13 +94,16 @@ def render_pretty(record: ConsumerRecord[bytes, bytes], *, colour: bool = False)
                 ),
             ]
         )
-    if isinstance(data, dict) and schema == "duplicate.v1":
+    if isinstance(data, dict) and schema in DUPLICATE_SCHEMAS:
+        version = data.get("version")  # v2: null for a copy on another URL
         return "\n".join(
             [
                 style(_YELLOW, "duplicate") + f" {data.get('url')}",
                 "  "
                 + _join(
-                    f"duplicate of {data.get('duplicate_of')} v{data.get('version')}",
+                    f"duplicate of {data.get('duplicate_of')}"
+                    + (f" v{version}" if version is not None else ""),
+                    f"by {data['match']}" if data.get("match") else None,
                     f"fetched {data.get('fetched_at')}",
                     style(_DIM, where),
                 ),

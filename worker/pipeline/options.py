@@ -19,7 +19,13 @@ class PipelineOptions:
     # fetch times are within `dedupe_fallback_tolerance` (wider: crawls lag publication).
     dedupe_tolerance: timedelta = timedelta(hours=6)
     dedupe_fallback_tolerance: timedelta = timedelta(hours=18)
-    # How long a story's dedupe entry is kept (state stays bounded).
+    # How long a story stays matchable by headline or body from other URLs (data time).
     dedupe_window: timedelta = timedelta(days=7)
+    # How long a URL keeps its story id and latest version after it was last seen: within it,
+    # a returning URL continues its versions and never publishes version 1 again.
+    identity_horizon: timedelta = timedelta(days=90)
+    # A crawler's fetched_at may be at most this far ahead of the receive time (the Kafka
+    # message timestamp, or `process --clock`); later ones are clamped to it.
+    fetch_skew: timedelta = timedelta(minutes=5)
     # Reading speed for reading_time_seconds.
     words_per_minute: int = 230

@@ -20,7 +20,8 @@ REJECTION_SCHEMA = "rejection.v2"
 # Every rejection schema a reader must still understand: v1 records stay on topics until
 # retention removes them (v1 has no key, headers, timestamp or redrive marker).
 REJECTION_SCHEMAS = ("rejection.v1", "rejection.v2")
-DUPLICATE_SCHEMA = "duplicate.v1"
+DUPLICATE_SCHEMA = "duplicate.v2"
+DUPLICATE_SCHEMAS = ("duplicate.v1", "duplicate.v2")
 RAW_PAGE_SCHEMA = "raw_page.v1"
 
 
@@ -314,12 +315,16 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class Duplicate:
-    """A page that repeats a story already published (schemas/duplicate.v1.json)."""
+    """A page that repeats a story already published (schemas/duplicate.v2.json)."""
 
     page_id: str | None
     url: str
+    canonical_url: str
     duplicate_of: str
-    version: int
+    # The story's latest version when the page was decided, known when the page came from
+    # the story's own URL (or declared it canonical); None for a copy on another URL.
+    version: int | None
+    match: str  # "url" | "canonical" | "headline" | "body": what made it a duplicate
     dedupe_key: str
     content_hash: str
     fetched_at: datetime
@@ -329,11 +334,11 @@ class Duplicate:
             "schema": DUPLICATE_SCHEMA,
             "page_id": self.page_id,
             "url": self.url,
+            "canonical_url": self.canonical_url,
             "duplicate_of": self.duplicate_of,
             "version": self.version,
+            "match": self.match,
             "dedupe_key": self.dedupe_key,
             "content_hash": self.content_hash,
             "fetched_at": format_instant(self.fetched_at),
         }
-
-

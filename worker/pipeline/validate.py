@@ -157,6 +157,9 @@ def validate_record(
             ) from None
     else:
         raise _reject(RejectReason.INVALID_RECORD, "fetched_at must be an RFC 3339 string")
+    # The one place the fetch time is decided: a crawler's clock ahead of the receive time
+    # (the Kafka timestamp, `process --clock`) is clamped, so it cannot age out stories.
+    fetched_at = min(fetched_at, received_at.astimezone(UTC) + options.fetch_skew)
 
     headers_raw = record.get("headers") or {}
     if not isinstance(headers_raw, dict):

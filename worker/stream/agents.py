@@ -3,24 +3,26 @@ writes the table.
 
     extract_articles  (pages topic, one page at a time per partition set)
         raw bytes -> PageExecutor (off the loop, time-limited) -> Article | Rejection
-        Rejection -> rejected topic                              # (page id | url, rejection.v2)
-        Article   -> stories topic                               # (dedupe_key, story record)
-    drop_duplicates   (stories topic, co-partitioned with the `dedupe` table)
-        decide(entry, article, origin="pages-topic:partition:offset")
-        NEW / UPDATE / REDELIVERY -> articles topic             # (article id, article.v1)
-        DUPLICATE                 -> duplicates topic           # (duplicate_of, duplicate.v1)
-    sweep_dedupe      (timer) -> a sweep marker into each assigned stories partition, so the
-                      agent owning that partition deletes keys expired as of the latest fetch
-                      time it has seen (capped by the clock), tombstones included
+        route_result:  Rejection -> rejected topic               # (page id | url, rejection.v2)
+                       Article   -> stories topic, u:<id>       # (the page's URL key)
+    identify_stories  (stories topic, co-partitioned with the `identity` table)
+        identity_step (worker/pipeline/route.py) on the record's partition:
+          u:  URL stage: a bound URL decides here -> articles    # (article id, article.v1)
+                                                  -> duplicates  # (duplicate_of, duplicate.v2)
+              a first sighting -> b:<body key> -> h:<headline key> -> u: again, decided
+          registrations (h:/b:) keep the content indexes current
+        {"sweep": ...} markers: expire a slice of the partition's state (worker/stream/sweep.py)
+    sweep_identity    (timer) -> a sweep marker into each assigned stories partition
 
 At-least-once, in order: each agent processes an input partition strictly in offset order
 from its committed offset (worker/stream/consumer.py drops and re-reads what Faust skips around
 rebalances), an input offset is acked only after everything it produced has been handed to
-the producer, and Faust flushes the producer before it commits. Every agent runs with
-concurrency 1 (faust-streaming #606 commits past in-flight messages otherwise); with several
-extraction processes the extract agent takes batches and acks a batch after routing all of it.
-An unexpected error while routing (a bug, a broken producer) must not ack the page, so the
-process exits at once and the uncommitted pages are replayed by the restarted worker.
+the producer (`publish_outputs`, the one place that sends), and Faust flushes the producer
+before it commits. Every agent runs with concurrency 1 (faust-streaming #606 commits past
+in-flight messages otherwise); with several extraction processes the extract agent takes
+batches and acks a batch after routing all of it. An unexpected error while routing (a bug, a
+broken producer) must not ack the page, so the process exits at once and the uncommitted pages
+are replayed by the restarted worker.
 """
 
 from __future__ import annotations
@@ -29,57 +31,46 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from faust.types import ChannelT, EventT, StreamT, TopicT
 from mode.types.signals import BaseSignalT
 
 from worker.errors import RejectReason
 from worker.inputs import utc_now
 from worker.logs import fields
-from worker.pipeline.dedupe import DedupeEntry, Verdict, decide, expire_entry
-from worker.pipeline.types import (
-    ARTICLE_SCHEMA,
-    DUPLICATE_SCHEMA,
-    REJECTION_SCHEMA,
-    Article,
-    Rejection,
-    Source,
+from worker.pipeline.identity import Verdict
+from worker.pipeline.route import (
+    ARTICLE,
+    DUPLICATE,
+    REJECTION,
+    STORIES,
+    MalformedRecord,
+    Routed,
+    identity_step,
+    route_result,
 )
+from worker.pipeline.types import Article, Rejection, Source
 from worker.stream.app import NewsApp
 from worker.stream.consumer import input_consumer
 from worker.stream.executor import PageExecutor
-from worker.stream.positions import key_partition
-from worker.stream.wire import (
-    SCHEMA_HEADER,
-    article_from_wire,
-    encode_rejection,
-    encode_story,
-    encode_sweep,
-)
+from worker.stream.sweep import Sweeps, handle_sweep, is_sweep, sweep_marker
+from worker.stream.wire import SCHEMA_HEADER
 
 log = logging.getLogger(__name__)
 EXIT_SOFTWARE = 70  # sysexits: internal software error
 _BATCH_WITHIN = 0.02  # seconds the extract agent waits to fill a batch of pages
-_SWEEP_YIELD = 500  # keys between yields to the event loop during a sweep
-
-
-@dataclass
-class DataClock:
-    """Latest article fetch time the dedupe agent has handled: the sweep's notion of "now"."""
-
-    data_time: datetime | None = None
 
 
 def install_agents(news: NewsApp, executor: PageExecutor) -> None:
     """Register the agents and the expiry timer on `news.app`."""
     app = news.app
-    clock = DataClock()
+    sweeps = Sweeps(news)
     news.metrics.consumer_lag.source = lambda: consumer_lag(news)
+    news.metrics.dedupe_entries.source = sweeps.entries
     news.metrics.extraction_pool.source = executor.pids
 
     @app.agent(news.pages, name="extract_articles")
@@ -99,21 +90,19 @@ def install_agents(news: NewsApp, executor: PageExecutor) -> None:
             if admitted:
                 await _or_exit(_pages(news, executor, admitted))
 
-    @app.agent(news.stories, name="drop_duplicates")
-    async def drop_duplicates(stream: StreamT[bytes]) -> None:
+    @app.agent(news.stories, name="identify_stories")
+    async def identify_stories(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             if await admit(news, event):
-                await _or_exit(handle_story(news, event, clock))
+                await _or_exit(handle_identity(news, event, sweeps))
 
     @app.timer(  # type: ignore[untyped-decorator]  # faust's timer decorator is untyped
-        interval=news.settings.dedupe_sweep_interval, name="sweep_dedupe"
+        interval=news.settings.dedupe_sweep_interval, name="sweep_identity"
     )
-    async def sweep_dedupe() -> None:
-        topic = news.stories.get_topic_name()
-        now = encode_sweep(utc_now())
-        for tp in sorted(app.assignor.assigned_actives()):
-            if tp.topic == topic:
-                await news.stories.send(key=b"sweep", value=now, partition=tp.partition)
+    async def sweep_identity() -> None:
+        for partition in sweeps.due(utc_now()):
+            await news.stories.send(key=b"sweep", value=sweep_marker(utc_now()),
+                                     partition=partition)
 
     def on_assigned(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         news.health.assigned = True
@@ -180,41 +169,21 @@ async def extract_page(
 
 
 async def route_page(news: NewsApp, event: EventT[bytes], result: Article | Rejection) -> None:
-    """Send a rejection to the rejected topic, or an article on to its dedupe partition."""
+    """The extract stage's outputs for one page: rejected topic, or the page's URL key."""
     msg = event.message
     news.metrics.observe_key(msg.key, result.url)
-    if isinstance(result, Article):
-        origin = f"{msg.topic}:{msg.partition}:{msg.offset}"
-        value = encode_story(result, origin, msg.timestamp)
-        if len(value) <= news.max_record_bytes:
-            await news.stories.send(key=result.dedupe_key.encode("utf-8"), value=value)
-            return
-        result = Rejection(
-            RejectReason.TOO_LARGE,
-            f"article record is {len(value)} bytes, limit is {news.max_record_bytes}",
-            msg.value if isinstance(msg.value, bytes) else b"",
-            result.page_id, result.url, Source(msg.topic, msg.partition, msg.offset),
-        )
-    # The key, headers and timestamp go into the rejection, so redrive restores them.
-    result = result.with_message(msg.key, msg.headers, msg.timestamp)
-    await publish_rejection(news, result, msg.timestamp, msg.key)
 
+    def finish(rejection: Rejection) -> Rejection:
+        # The key, headers and timestamp go into the rejection, so redrive restores them.
+        rejection = rejection.with_message(msg.key, msg.headers, msg.timestamp)
+        return replace(rejection, rejected_at=utc_now())
 
-async def publish_rejection(
-    news: NewsApp, rejection: Rejection, input_ts: float | None, input_key: Any = None
-) -> None:
-    """Rejection record to the rejected topic, keyed by page id, URL or the input's key."""
-    rejection = replace(rejection, rejected_at=utc_now())
-    text_key = rejection.page_id or rejection.url
-    key = text_key.encode("utf-8") if text_key else (
-        input_key if isinstance(input_key, bytes) else None)
-    value = encode_rejection(rejection, news.max_record_bytes)
-    news.metrics.rejections.labels(rejection.reason.value).inc()
-    source = rejection.source
-    log.info("page rejected: %s (%s)", rejection.reason.value, rejection.detail[:200],
-             extra=fields("page.rejected", page_id=rejection.page_id, url=rejection.url,
-                          topic=source.topic, partition=source.partition, offset=source.offset))
-    await _publish(news, news.rejected, key, value, REJECTION_SCHEMA, "rejection", input_ts)
+    outputs = route_result(
+        result, f"{msg.topic}:{msg.partition}:{msg.offset}", msg.timestamp,
+        msg.key if isinstance(msg.key, bytes) else None, news.max_record_bytes,
+        original=msg.value if isinstance(msg.value, bytes) else b"", finish=finish,
+    )
+    await publish_outputs(news, outputs)
 
 
 async def _page(news: NewsApp, executor: PageExecutor, event: EventT[bytes]) -> None:
@@ -227,85 +196,63 @@ async def _pages(news: NewsApp, executor: PageExecutor, events: list[EventT[byte
         await route_page(news, event, result)
 
 
-async def handle_story(news: NewsApp, event: EventT[bytes], clock: DataClock) -> None:
-    """Decide one article against the table and publish the article or duplicate record."""
+async def handle_identity(news: NewsApp, event: EventT[bytes], sweeps: Sweeps) -> None:
+    """One stories-topic record: a stage of a page's identity, or a sweep marker."""
     msg = event.message
+    value = msg.value if isinstance(msg.value, bytes) else b""
+    if is_sweep(value):
+        await publish_outputs(news, handle_sweep(news, sweeps, msg.partition, value))
+        return
     try:
-        data = orjson.loads(msg.value or b"")
-        if "sweep" in data:
-            # Expire by data time, never ahead of the clock: replayed old pages keep their
-            # stories as long as `process` would, and a crawler's future date expires nothing.
-            if clock.data_time is not None:
-                wall = datetime.fromisoformat(data["sweep"])
-                await sweep_partition(news, msg.partition, min(wall, clock.data_time))
-            return
-        article = article_from_wire(data["article"])
-        origin, input_ts = str(data["origin"]), data.get("ts")
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        outputs = identity_step(value, msg.partition, sweeps.state)
+    except MalformedRecord as exc:
         # Only this worker writes the stories topic: a foreign record has no page to reject.
         log.error("skipping a malformed stories record at %s:%s: %s", msg.tp, msg.offset, exc)
         return
-    if clock.data_time is None or article.fetched_at > clock.data_time:
-        clock.data_time = article.fetched_at
-    key = article.dedupe_key.encode("utf-8")
-    raw = news.dedupe.get(key)
-    entry = DedupeEntry.from_dict(orjson.loads(raw)) if raw else None
-    decision = decide(entry, article, news.options, origin=origin)
-    news.dedupe[key] = orjson.dumps(decision.entry.to_dict())
-    if decision.duplicate is not None:
-        news.metrics.duplicates.inc()
-        await _publish(news, news.duplicates, decision.duplicate.duplicate_of.encode("utf-8"),
-                       orjson.dumps(decision.duplicate.to_dict()), DUPLICATE_SCHEMA,
-                       "duplicate", input_ts)
-        return
-    if decision.article is None:  # pragma: no cover - decide() always sets one or the other
-        raise AssertionError(f"decision without output: {decision.verdict}")
-    counter = {
-        Verdict.NEW: news.metrics.articles,
-        Verdict.UPDATE: news.metrics.updates,
-        Verdict.REDELIVERY: news.metrics.redeliveries,
-    }[decision.verdict]
-    counter.inc()
-    await _publish(news, news.articles, decision.article.id.encode("utf-8"),
-                   orjson.dumps(decision.article.to_dict()), ARTICLE_SCHEMA, "article", input_ts)
+    await publish_outputs(news, outputs)
 
 
-async def _publish(
-    news: NewsApp, channel: ChannelT[bytes], key: bytes | None, value: bytes, schema: str,
-    output: str, input_ts: float | None,
-) -> None:
-    histogram = news.metrics.publish_lag.labels(output)
-
-    def delivered(_fut: Any) -> None:
-        if input_ts:
-            histogram.observe(max(0.0, time.time() - input_ts))
-
-    await channel.send(key=key, value=value, headers={SCHEMA_HEADER: schema.encode()},
-                       callback=delivered)
+def _channel(news: NewsApp, kind: str) -> ChannelT[bytes]:
+    return {STORIES: news.stories, ARTICLE: news.articles, DUPLICATE: news.duplicates,
+            REJECTION: news.rejected}[kind]
 
 
-async def sweep_partition(news: NewsApp, partition: int, now: datetime) -> None:
-    """Delete (or trim) the dedupe entries of `partition` not seen within the window."""
-    table, partitions, removed = news.dedupe, news.settings.topic_partitions, 0
-    # A snapshot of the keys: the table may hold other partitions (standbys), and only the
-    # owner of a partition may write its changelog.
-    keys = [k for k in list(table.keys()) if key_partition(k, partitions) == partition]
-    for index, key in enumerate(keys):
-        if index % _SWEEP_YIELD == 0:
-            await asyncio.sleep(0)
-        raw = table.get(key)
-        if raw is None:
+def _count(news: NewsApp, record: Routed) -> None:
+    metrics = news.metrics
+    if record.kind == ARTICLE:
+        {Verdict.NEW: metrics.articles, Verdict.UPDATE: metrics.updates,
+         Verdict.REDELIVERY: metrics.redeliveries}[record.verdict or Verdict.NEW].inc()
+    elif record.kind == DUPLICATE:
+        metrics.duplicates.inc()
+        if record.by is not None:
+            metrics.duplicate_matches.labels(record.by.value).inc()
+    elif record.kind == REJECTION and record.rejection is not None:
+        rejection, source = record.rejection, record.rejection.source
+        metrics.rejections.labels(rejection.reason.value).inc()
+        log.info("page rejected: %s (%s)", rejection.reason.value, rejection.detail[:200],
+                 extra=fields("page.rejected", page_id=rejection.page_id, url=rejection.url,
+                              topic=source.topic, partition=source.partition,
+                              offset=source.offset))
+
+
+async def publish_outputs(news: NewsApp, outputs: Sequence[Routed]) -> None:
+    """Send what one input event produced, in order: the one place the agents send."""
+    for record in outputs:
+        _count(news, record)
+        headers = {SCHEMA_HEADER: record.schema.encode()} if record.schema else None
+        if record.kind == STORIES:
+            await news.stories.send(key=record.key, value=record.value, headers=headers,
+                                     partition=record.partition)
             continue
-        entry = DedupeEntry.from_dict(orjson.loads(raw))
-        kept = expire_entry(entry, now, news.options)
-        if not kept.stories:
-            del table[key]
-            removed += 1
-        elif len(kept.stories) != len(entry.stories):
-            table[key] = orjson.dumps(kept.to_dict())
-    news.metrics.expired.inc(removed)
-    if removed:
-        log.info("dedupe sweep removed %s expired keys from partition %s", removed, partition)
+        histogram = news.metrics.publish_lag.labels(record.kind)
+        input_ts = record.ts
+
+        def delivered(_fut: Any, histogram: Any = histogram, input_ts: Any = input_ts) -> None:
+            if input_ts:
+                histogram.observe(max(0.0, time.time() - input_ts))
+
+        await _channel(news, record.kind).send(key=record.key, value=record.value,
+                                               headers=headers, callback=delivered)
 
 
 def consumer_lag(news: NewsApp) -> Iterator[tuple[str, int, int]]:

@@ -2,13 +2,16 @@
 
     pages topic (raw bytes, keyed by URL)                          settings.topic_pages
       -> extract_articles  -> rejected topic (keyed by page id or URL)   NEWS_TOPIC_REJECTED
-                           -> stories topic (internal, by dedupe key)     <app_id>-stories
-      -> drop_duplicates   -> articles topic (keyed by article id)         NEWS_TOPIC_ARTICLES
-         (table `dedupe`,  -> duplicates topic (keyed by duplicate_of)     NEWS_TOPIC_DUPLICATES
-         changelog topic <app_id>-dedupe-changelog)
+                           -> stories topic (internal)                    <app_id>-stories
+      -> identify_stories  -> stories topic (its own next stages)
+         (table `identity`,-> articles topic (keyed by article id)         NEWS_TOPIC_ARTICLES
+         changelog topic   -> duplicates topic (keyed by duplicate_of)     NEWS_TOPIC_DUPLICATES
+         <app_id>-identity-changelog)
 
-The stories topic and the changelog have `topic_partitions` partitions each, so partition p
-of the table is written only by the agent reading partition p of the stories topic. Every
+The stories topic's keys are namespaced by stage (u:<article id>, h:<headline key>,
+b:<body key>; worker/pipeline/route.py). It and the changelog have `topic_partitions`
+partitions each, so partition p of the table is written only by the agent reading partition p
+of the stories topic. Every
 value is raw bytes: we encode and decode JSON ourselves (orjson), so a malformed message can
 never fail inside Faust's codecs, where it would be acked and dropped without a trace.
 The agents live in `worker/stream/agents.py`; the web views in `worker/stream/web.py`.
@@ -53,7 +56,7 @@ class NewsApp:
     articles: ChannelT[bytes]
     rejected: ChannelT[bytes]
     duplicates: ChannelT[bytes]
-    dedupe: Any  # faust.Table[bytes, bytes]: dedupe key -> DedupeEntry JSON
+    identity: Any  # faust.Table[bytes, bytes]: worker/pipeline/state.py
     metrics: WorkerMetrics
     max_record_bytes: int
     health: Health = field(default_factory=Health)
@@ -162,15 +165,15 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
             return app.channel(maxsize=100_000)
         return app.topic(name, internal=True, partitions=partitions, config=big_records)
 
-    dedupe = app.Table(
-        "dedupe",
+    identity = app.Table(
+        "identity",
         default=None,
         partitions=partitions,
         key_type=bytes,  # raw bytes both ways (the app's serializers)
         value_type=bytes,
         options={"driver": "rocksdict"} if rocksdb else None,
         extra_topic_configs=topic_config(settings),  # its changelog topic
-        help="dedupe key -> stories published under it (DedupeEntry JSON)",
+        help="URL, headline and body keys -> identity state (worker/pipeline/state.py)",
     )
     return NewsApp(
         app=app,
@@ -181,7 +184,7 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         articles=output(settings.topic_articles),
         rejected=output(settings.topic_rejected),
         duplicates=output(settings.topic_duplicates),
-        dedupe=dedupe,
+        identity=identity,
         metrics=WorkerMetrics(),
         max_record_bytes=record_limit,
     )

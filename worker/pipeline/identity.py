@@ -1,0 +1,351 @@
+"""Story identity: which story a page belongs to, and whether it is that story's next version.
+
+Pure: entries go in as values and come out as values (worker/pipeline/state.py stores them).
+Three kinds of state, each with exactly one writer, the owner of its key's partition:
+
+  URL entry     key: the article id (hash of the canonical URL). The URL is bound to a story,
+                as the story's own URL or as a copy of another story. Only this entry assigns
+                versions, so every version of a story comes from its own URL's entry.
+  headline and  key: the headline key / the body key. Stories registered under that key (id,
+  body index    anchor time, SimHash); a page of a URL seen for the first time is matched there.
+
+`decide_url` is the URL stage. A URL already bound decides at once:
+  * bound as a copy of story A -> a duplicate of A (copies never make versions);
+  * a page declaring another site's URL as canonical -> a duplicate of the story (never a
+    version);
+  * the same input message again (origin) -> its version republished if the re-extracted
+    record has the same hash (a crash replay); from the story's own URL with another hash,
+    the next version (so (id, version) never gets a second content);
+  * a newer page whose material body or headline changed, and not back to an earlier
+    version's exact (headline, body) -> the next version; anything else -> a duplicate.
+A URL not bound (never seen, or its entry expired after `identity_horizon`) needs the content
+indexes: the caller probes the body index, then the headline index (`probe_body`,
+`probe_headline`), and calls `decide_url` again with the result: a match on another story
+makes the URL a copy of it (duplicate); no match makes it a new story, version 1.
+
+The indexes are only read by the probes; they learn stories from the URL stage's
+`registrations`, sent after its decision (a new story, a version, a copy's alias). So an index
+names only stories the URL stage has published: a duplicate always points at a published id.
+The price: two copies of one story probing at the same moment, before either is registered,
+both become new stories (a missed duplicate, never a wrong record).
+
+"Newer": by `modified_at` when both pages declare different ones, else by fetch time (and at
+the same fetch time, by a declared modification later than the version's content time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from worker.pipeline.fingerprint import Fingerprint, hamming
+from worker.pipeline.options import PipelineOptions
+
+# SimHash bits two bodies may differ by and still be one story. Measured on 321 corpus
+# bodies (bench/state.py): unrelated pairs differ by >= 16 bits (51,360 pairs); a copy with
+# another dateline, credit line, furniture line or one more paragraph by <= 12 (98-100 %).
+HEADLINE_DISTANCE = 12  # same headline and time: the body only has to be near-identical
+BODY_DISTANCE = 8  # same body key but another headline: stricter
+MAX_ORIGINS = 8  # input positions remembered per URL, to recognise a crash replay
+MAX_SEEN = 4  # earlier versions' (headline, body) remembered per URL
+MAX_INDEXED = 16  # stories kept per index key (a generic headline must not grow without bound)
+
+
+class Verdict(StrEnum):
+    NEW = "new"
+    UPDATE = "update"
+    DUPLICATE = "duplicate"
+    # The very message that produced the latest version, delivered again (a crash replay):
+    # the same (id, version) is published again, identical.
+    REDELIVERY = "redelivery"
+
+
+class MatchBy(StrEnum):
+    """Why a page is a duplicate of a story."""
+
+    URL = "url"  # its URL is bound to the story (a re-crawl, or a copy's URL again)
+    CANONICAL = "canonical"  # it declares the story's URL (on another site) as canonical
+    HEADLINE = "headline"  # another URL: same headline, time and near-identical body
+    BODY = "body"  # another URL: same body key, time and (stricter) near-identical body
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A story a page matched in a content index."""
+
+    story: str
+    by: MatchBy
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What the content indexes said about a first sighting."""
+
+    match: Match | None
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """Register `story` under an index key (`index` "h" or "b")."""
+
+    index: str
+    key: str
+    story: str
+
+
+@dataclass(slots=True)
+class UrlEntry:
+    """What we remember of one canonical URL (times in epoch seconds)."""
+
+    story: str
+    own: bool
+    version: int = 0  # latest version published (own URLs only)
+    record: str = ""  # record hash of that version
+    body: str = ""  # its material body hash
+    headline: str = ""  # its headline key
+    modified: int | None = None
+    fetched: int = 0
+    last_seen: int = 0
+    seen: list[list[str]] = field(default_factory=list)  # earlier [headline, body] pairs
+    origins: dict[str, int] = field(default_factory=dict)  # input position -> version (0: dup)
+
+    def expires_at(self, options: PipelineOptions) -> int:
+        return self.last_seen + int(options.identity_horizon.total_seconds())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"s": self.story, "own": self.own, "v": self.version, "rh": self.record,
+                "mh": self.body, "hk": self.headline, "m": self.modified, "f": self.fetched,
+                "l": self.last_seen, "seen": self.seen, "o": self.origins}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UrlEntry:
+        return cls(
+            story=str(data["s"]), own=bool(data["own"]), version=int(data["v"]),
+            record=str(data["rh"]), body=str(data["mh"]), headline=str(data["hk"]),
+            modified=None if data["m"] is None else int(data["m"]), fetched=int(data["f"]),
+            last_seen=int(data["l"]), seen=[[str(h), str(b)] for h, b in data["seen"]],
+            origins={str(k): int(v) for k, v in data["o"].items()},
+        )
+
+
+@dataclass(slots=True)
+class IndexedStory:
+    """One story registered under an index key."""
+
+    story: str
+    anchor: int
+    declared: bool
+    simhash: int
+    last_seen: int
+
+    def to_list(self) -> list[Any]:
+        return [self.story, self.anchor, self.declared, f"{self.simhash:016x}", self.last_seen]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> IndexedStory:
+        story, anchor, declared, simhash, last_seen = data
+        return cls(str(story), int(anchor), bool(declared), int(str(simhash), 16),
+                   int(last_seen))
+
+
+@dataclass(slots=True)
+class IndexEntry:
+    """The stories registered under one headline key or body key."""
+
+    stories: list[IndexedStory] = field(default_factory=list)
+
+    def expires_at(self, options: PipelineOptions) -> int:
+        """When the first of its stories can be dropped."""
+        window = int(options.dedupe_window.total_seconds())
+        return min((s.last_seen for s in self.stories), default=0) + window
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"st": [s.to_list() for s in self.stories]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IndexEntry:
+        return cls([IndexedStory.from_list(s) for s in data["st"]])
+
+
+@dataclass(frozen=True, slots=True)
+class UrlDecision:
+    """The URL stage's answer. `verdict` None: probe the content indexes first."""
+
+    verdict: Verdict | None
+    entry: UrlEntry | None  # the entry to store (None: leave the key as it is)
+    story: str = ""  # the story the page belongs to
+    version: int | None = None  # published version, or the story's latest for a duplicate
+    by: MatchBy | None = None  # duplicates: why
+    registrations: tuple[Registration, ...] = ()
+
+
+def live_url(entry: UrlEntry | None, clock: int, options: PipelineOptions) -> UrlEntry | None:
+    """The entry, unless its URL has not been seen within `identity_horizon` of `clock`."""
+    return entry if entry is not None and clock <= entry.expires_at(options) else None
+
+
+def live_index(entry: IndexEntry | None, clock: int, options: PipelineOptions) -> IndexEntry:
+    """The stories of an index entry seen within `dedupe_window` of `clock`."""
+    window = int(options.dedupe_window.total_seconds())
+    stories = entry.stories if entry is not None else []
+    return IndexEntry([s for s in stories if clock - s.last_seen <= window])
+
+
+def decide_url(
+    entry: UrlEntry | None, page: Fingerprint, clock: int, options: PipelineOptions, *,
+    origin: str, probe: Probe | None = None,
+) -> UrlDecision:
+    """The URL stage for one page: decide, or ask for a probe (see the module docstring)."""
+    known = live_url(entry, clock, options)
+    if known is None:
+        if probe is None:
+            return UrlDecision(None, None)
+        return _first_sighting(page, origin, probe)
+    # Bound meanwhile (another page of this URL was decided while this one was probing):
+    # the URL's binding decides, whatever the probe found.
+    return _known_url(known, page, origin)
+
+
+def _remember(entry: UrlEntry, origin: str, version: int) -> None:
+    entry.origins.pop(origin, None)
+    entry.origins[origin] = version
+    while len(entry.origins) > MAX_ORIGINS:  # oldest first (dicts keep order)
+        del entry.origins[next(iter(entry.origins))]
+
+
+def _registrations(page: Fingerprint, story: str) -> tuple[Registration, ...]:
+    """The page's headline and body keys, registered for `story`."""
+    return (Registration("h", page.headline_key, story), Registration("b", page.body_key, story))
+
+
+def _first_sighting(page: Fingerprint, origin: str, probe: Probe) -> UrlDecision:
+    match = probe.match
+    if match is not None and match.story != page.story_id:
+        entry = UrlEntry(story=match.story, own=False, last_seen=page.fetched,
+                         origins={origin: 0})
+        # The copy's keys lead to the story too: a copy-edited headline, another body key.
+        return UrlDecision(Verdict.DUPLICATE, entry, match.story, None, match.by,
+                           _registrations(page, match.story))
+    entry = UrlEntry(
+        story=page.story_id, own=True, version=1, record=page.record, body=page.material,
+        headline=page.headline_key, modified=page.modified, fetched=page.fetched,
+        last_seen=page.fetched, origins={origin: 1},
+    )
+    return UrlDecision(Verdict.NEW, entry, page.story_id, 1, None,
+                       _registrations(page, page.story_id))
+
+
+def _known_url(entry: UrlEntry, page: Fingerprint, origin: str) -> UrlDecision:
+    entry.last_seen = max(entry.last_seen, page.fetched)
+    if not entry.own:
+        _remember(entry, origin, 0)
+        return UrlDecision(Verdict.DUPLICATE, entry, entry.story, None, MatchBy.URL)
+    produced = entry.origins.get(origin)
+    if produced is not None and produced == entry.version:
+        if page.record == entry.record:
+            return UrlDecision(Verdict.REDELIVERY, entry, entry.story, entry.version)
+        if page.own_url:
+            # Re-extracted differently: (id, version) must not get a second content.
+            return _next_version(entry, page, origin)
+    if produced is None:
+        # A page declaring this URL as canonical from another site is a copy: no versions.
+        if page.own_url and _is_update(entry, page):
+            return _next_version(entry, page, origin)
+        _remember(entry, origin, 0)
+    by = MatchBy.URL if page.own_url else MatchBy.CANONICAL
+    return UrlDecision(Verdict.DUPLICATE, entry, entry.story, entry.version, by)
+
+
+def _newer(entry: UrlEntry, page: Fingerprint) -> bool:
+    """Is the page's content later than the latest version's?"""
+    if page.modified is not None and entry.modified is not None and (
+            page.modified != entry.modified):
+        return page.modified > entry.modified
+    if page.fetched != entry.fetched:
+        return page.fetched > entry.fetched
+    # Fetched at the same instant: a declared modification after the version's content time.
+    content_time = entry.modified if entry.modified is not None else entry.fetched
+    return page.modified is not None and page.modified > content_time
+
+
+def _is_update(entry: UrlEntry, page: Fingerprint) -> bool:
+    if page.material == entry.body and page.headline_key == entry.headline:
+        return False
+    if [page.headline_key, page.material] in entry.seen:
+        return False  # an earlier version's content again: a stale copy, not news
+    return _newer(entry, page)
+
+
+def _next_version(entry: UrlEntry, page: Fingerprint, origin: str) -> UrlDecision:
+    entry.seen = [*entry.seen, [entry.headline, entry.body]][-MAX_SEEN:]
+    entry.version += 1
+    entry.record, entry.body, entry.headline = page.record, page.material, page.headline_key
+    entry.modified, entry.fetched = page.modified, page.fetched
+    _remember(entry, origin, entry.version)
+    return UrlDecision(Verdict.UPDATE, entry, entry.story, entry.version, None,
+                       _registrations(page, entry.story))
+
+
+# --- the content indexes ---------------------------------------------------------------------
+def _close_in_time(story: IndexedStory, page: Fingerprint, options: PipelineOptions) -> bool:
+    tolerance = (options.dedupe_tolerance if story.declared and page.declared
+                 else options.dedupe_fallback_tolerance)
+    return abs(story.anchor - page.anchor) <= tolerance.total_seconds()
+
+
+def _lookup(entry: IndexEntry, page: Fingerprint, options: PipelineOptions,
+            by: MatchBy) -> IndexedStory | None:
+    """The closest story in time tolerance and SimHash distance; the earliest on a tie."""
+    limit = HEADLINE_DISTANCE if by is MatchBy.HEADLINE else BODY_DISTANCE
+    best: IndexedStory | None = None
+    best_distance = limit + 1
+    for story in entry.stories:
+        distance = hamming(story.simhash, page.simhash)
+        if distance < best_distance and _close_in_time(story, page, options):
+            best, best_distance = story, distance
+    return best
+
+
+def register(entry: IndexEntry | None, story: str, page: Fingerprint, clock: int,
+             options: PipelineOptions) -> IndexEntry:
+    """`entry` with `story` registered (or refreshed) from `page`."""
+    stories = live_index(entry, clock, options).stories
+    current = next((s for s in stories if s.story == story), None)
+    if current is None:
+        stories.append(IndexedStory(story, page.anchor, page.declared, page.simhash,
+                                    page.fetched))
+    else:  # the latest content is what the next copy most likely repeats
+        current.anchor, current.declared, current.simhash = page.anchor, page.declared, (
+            page.simhash)
+        current.last_seen = max(current.last_seen, page.fetched)
+    if len(stories) > MAX_INDEXED:  # keep the most recently seen
+        stories = sorted(stories, key=lambda s: -s.last_seen)[:MAX_INDEXED]
+    return IndexEntry(stories)
+
+
+def probe_body(entry: IndexEntry | None, page: Fingerprint, clock: int,
+               options: PipelineOptions) -> tuple[Match | None, IndexEntry | None]:
+    """Body index lookup: (match, entry to store or None when unchanged)."""
+    live = live_index(entry, clock, options)
+    found = _lookup(live, page, options, MatchBy.BODY)
+    if found is None:
+        return None, None
+    found.last_seen = max(found.last_seen, page.fetched)  # a sighting keeps it matchable
+    return Match(found.story, MatchBy.BODY), live
+
+
+def probe_headline(entry: IndexEntry | None, page: Fingerprint, clock: int,
+                   options: PipelineOptions,
+                   earlier: Match | None) -> tuple[Probe, IndexEntry | None]:
+    """Headline index lookup, after the body index's (`earlier`): (probe, entry to store)."""
+    live = live_index(entry, clock, options)
+    found = _lookup(live, page, options, MatchBy.HEADLINE)
+    if earlier is not None:  # the body index matched; say "headline" when this one agrees
+        by = MatchBy.HEADLINE if found is not None and found.story == earlier.story else (
+            MatchBy.BODY)
+        return Probe(Match(earlier.story, by)), None
+    if found is None:
+        return Probe(None), None
+    found.last_seen = max(found.last_seen, page.fetched)  # a sighting keeps it matchable
+    return Probe(Match(found.story, MatchBy.HEADLINE)), live

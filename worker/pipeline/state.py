@@ -1,0 +1,244 @@
+"""The identity state as bytes, behind a typed store; the incremental expiry sweep.
+
+    key                      value
+    b"u:" + article id       FORMAT | expires_at | UrlEntry JSON      (the URL stage)
+    b"h:" + headline key     FORMAT | expires_at | IndexEntry JSON    (the headline index)
+    b"b:" + body key         FORMAT | expires_at | IndexEntry JSON    (the body index)
+    b"\\x00clock:<p>"        FORMAT | data time                       (partition p's data clock)
+
+FORMAT is one byte (1 today) and expires_at 8 bytes (big-endian epoch seconds): the sweep
+reads them without decoding the JSON, so a key that is not due costs a prefix compare. A value
+with another format byte (written by a newer release) or that does not decode is *unreadable*:
+it is reported through `on_unreadable` (the worker counts it and logs once), treated as absent
+by the decisions (the key starts afresh), and left in place by the sweep (a newer worker may
+still read it). Nothing here raises on stored bytes.
+
+`RawStore` is what a backend provides: get/put/delete and `items_in(partition, after)` (the
+partition's keys in byte order, from after `after`). `DictStore` is the dict one (`process`,
+tests); worker/stream/store.py wraps the Faust table.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import orjson
+
+from worker.pipeline.identity import IndexEntry, UrlEntry, live_index
+from worker.pipeline.options import PipelineOptions
+
+FORMAT = 1
+_PREFIX = struct.Struct(">BQ")
+URL, HEADLINE, BODY = "url", "headline", "body"
+STAGES = (URL, HEADLINE, BODY)
+_KEY_PREFIX = {URL: b"u:", HEADLINE: b"h:", BODY: b"b:"}
+_STAGE_OF = {v: k for k, v in _KEY_PREFIX.items()}
+INDEX_STAGES = {"h": HEADLINE, "b": BODY}
+RESERVED = b"\x00"
+_CHECK_EVERY = 32  # keys between two looks at the sweep's time budget
+
+Unreadable = Callable[[str, bytes], None]  # (stage, key)
+
+
+class RawStore(Protocol):
+    """Bytes in, bytes out, one partition's keys in order."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+    def put(self, key: bytes, value: bytes) -> None: ...
+    def delete(self, key: bytes) -> None: ...
+    def items_in(self, partition: int, after: bytes | None) -> Iterator[tuple[bytes, bytes]]: ...
+
+
+def url_key(story_id: str) -> bytes:
+    return _KEY_PREFIX[URL] + story_id.encode("ascii")
+
+
+def index_key(index: str, key: str) -> bytes:
+    """`index` is "h" (headline) or "b" (body)."""
+    return _KEY_PREFIX[INDEX_STAGES[index]] + key.encode("ascii")
+
+
+def clock_key(partition: int) -> bytes:
+    return RESERVED + b"clock:" + str(partition).encode("ascii")
+
+
+def stage_of(key: bytes) -> str | None:
+    """"url", "headline", "body", or None for a reserved or foreign key."""
+    return _STAGE_OF.get(key[:2])
+
+
+def encode(entry: UrlEntry | IndexEntry, options: PipelineOptions) -> bytes:
+    payload = orjson.dumps(entry.to_dict())
+    return _PREFIX.pack(FORMAT, max(0, entry.expires_at(options))) + payload
+
+
+def expires_of(value: bytes) -> int | None:
+    """The expiry of a stored value, or None when its format is not ours."""
+    if len(value) < _PREFIX.size or value[0] != FORMAT:
+        return None
+    return int(_PREFIX.unpack_from(value)[1])
+
+
+def _payload(value: bytes) -> dict[str, object]:
+    if expires_of(value) is None:
+        raise ValueError(f"unknown state format {value[:1]!r}")
+    data = orjson.loads(value[_PREFIX.size:])
+    if not isinstance(data, dict):
+        raise ValueError("state value is not an object")
+    return data
+
+
+class IdentityState:
+    """Typed access to the identity state in a `RawStore`."""
+
+    def __init__(self, raw: RawStore, options: PipelineOptions,
+                 on_unreadable: Unreadable | None = None) -> None:
+        self.raw = raw
+        self.options = options
+        self.on_unreadable = on_unreadable
+
+    def _decode(self, stage: str, key: bytes) -> dict[str, object] | None:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        try:
+            return _payload(value)
+        except (ValueError, orjson.JSONDecodeError):
+            if self.on_unreadable is not None:
+                self.on_unreadable(stage, key)
+            return None
+
+    def url(self, story_id: str) -> UrlEntry | None:
+        key = url_key(story_id)
+        data = self._decode(URL, key)
+        try:
+            return None if data is None else UrlEntry.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            if self.on_unreadable is not None:
+                self.on_unreadable(URL, key)
+            return None
+
+    def put_url(self, story_id: str, entry: UrlEntry) -> None:
+        self.raw.put(url_key(story_id), encode(entry, self.options))
+
+    def index(self, index: str, key: str) -> IndexEntry | None:
+        stage, raw_key = INDEX_STAGES[index], index_key(index, key)
+        data = self._decode(stage, raw_key)
+        try:
+            return None if data is None else IndexEntry.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            if self.on_unreadable is not None:
+                self.on_unreadable(stage, raw_key)
+            return None
+
+    def put_index(self, index: str, key: str, entry: IndexEntry) -> None:
+        self.raw.put(index_key(index, key), encode(entry, self.options))
+
+    def clock(self, partition: int) -> int | None:
+        """The partition's data time: the latest fetch time of a record it processed."""
+        value = self.raw.get(clock_key(partition))
+        return expires_of(value) if value is not None else None
+
+    def advance_clock(self, partition: int, seconds: int) -> int:
+        """Move the partition's data clock to `seconds` if that is later; the clock after."""
+        current = self.clock(partition)
+        if current is not None and current >= seconds:
+            return current
+        self.raw.put(clock_key(partition), _PREFIX.pack(FORMAT, max(0, seconds)))
+        return seconds
+
+
+@dataclass
+class DictStore:
+    """A `RawStore` in a dict; `partition_of(key)` says which partition a key belongs to."""
+
+    partition_of: Callable[[bytes], int]
+    data: dict[bytes, bytes] = field(default_factory=dict)
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.data[key] = value
+
+    def delete(self, key: bytes) -> None:
+        self.data.pop(key, None)
+
+    def items_in(self, partition: int, after: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        # Sorted on every call: fine for `process` and tests, not for millions of keys.
+        keys = sorted(k for k in self.data if (after is None or k > after)
+                      and not k.startswith(RESERVED) and self.partition_of(k) == partition)
+        for key in keys:
+            value = self.data.get(key)
+            if value is not None:
+                yield key, value
+
+
+@dataclass
+class SweepProgress:
+    """Where a sweep pass of one partition is, and what it found so far."""
+
+    after: bytes | None = None  # the last key looked at; None when the pass is complete
+    checked: int = 0
+    removed: int = 0
+    trimmed: int = 0
+    entries: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
+
+
+def sweep_slice(state: IdentityState, partition: int, clock: int, progress: SweepProgress,
+                should_stop: Callable[[], bool]) -> SweepProgress:
+    """Expire what is due in `partition` as of `clock`, from `progress.after` on.
+
+    Returns when the partition is done (`after` None) or `should_stop()` says so (checked
+    every few keys; the caller gives it a time budget). An entry not due costs a prefix read;
+    a due URL entry is deleted; a due index entry loses its stale stories (deleted when none
+    is left). The decisions treat due entries as absent already, so when the sweep runs
+    changes nothing but the size of the state.
+    """
+    raw = state.raw
+    seen = 0
+    for key, value in raw.items_in(partition, progress.after):
+        if seen and seen % _CHECK_EVERY == 0 and should_stop():
+            return progress  # `after` is the last key handled: the next slice goes on from it
+        seen += 1
+        progress.after = key
+        stage = stage_of(key)
+        if stage is None:
+            continue
+        progress.checked += 1
+        expires = expires_of(value)
+        if expires is None:  # another release's format: not ours to delete
+            if state.on_unreadable is not None:
+                state.on_unreadable(stage, key)
+            continue
+        if clock <= expires:
+            progress.entries[stage] += 1
+        elif stage == URL:
+            raw.delete(key)
+            progress.removed += 1
+        else:
+            _trim_index(state, key, value, clock, progress)
+    progress.after = None
+    return progress
+
+
+def _trim_index(state: IdentityState, key: bytes, value: bytes, clock: int,
+                progress: SweepProgress) -> None:
+    stage = stage_of(key) or HEADLINE
+    try:
+        entry = IndexEntry.from_dict(_payload(value))
+    except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONDecodeError):
+        if state.on_unreadable is not None:
+            state.on_unreadable(stage, key)
+        return
+    kept = live_index(entry, clock, state.options)
+    if not kept.stories:
+        state.raw.delete(key)
+        progress.removed += 1
+        return
+    state.raw.put(key, encode(kept, state.options))
+    progress.trimmed += 1
+    progress.entries[stage] += 1
