@@ -2,8 +2,9 @@
 
     python3 examples/build_pages.py          # rewrites examples/pages.jsonl
 
-One raw_page.v1 message per line: the six pages, then a duplicate, an update and two bad
-inputs, so that a run shows every output the worker has (see examples/README.md).
+One raw_page.v1 message per line: the six pages, then a duplicate, two updates (one of them
+only an edited headline), a syndicated copy with a copy-edited headline and two bad inputs,
+so that a run shows every output the worker has (see examples/README.md).
 """
 
 from __future__ import annotations
@@ -55,6 +56,16 @@ UPDATE_PARAGRAPH = (
 )
 
 
+# The tram story in the evening: only the headline was edited (the body is unchanged).
+TRAM_HEADLINE = "Council backs eastern tram extension despite cost warnings"
+TRAM_EDITED = "Eastern tram extension wins council backing despite cost warnings"
+
+# The wire story as another paper ran it: its own URL and site name, a copy-edited headline.
+WIRE_HEADLINE = "Regional airline grounds turboprop fleet after engine inspections"
+WIRE_EDITED = "Skyline Regional grounds its turboprops after inspectors find engine wear"
+COPY_URL = "https://www.lakesidecourier.example/nation/2025/11/03/skyline-grounds-turboprops"
+
+
 def message(url: str, page_id: str, fetched_at: str, **fields: object) -> dict[str, object]:
     """One raw_page.v1 record as a crawler would send it."""
     return {"url": url, "id": page_id, "fetched_at": fetched_at, "status": 200,
@@ -84,6 +95,20 @@ def build() -> list[dict[str, object]]:
     updated = updated.replace(UPDATE_ANCHOR, UPDATE_PARAGRAPH + UPDATE_ANCHOR)
     records.append(message(PAGES[0][2], "hv-2", "2025-09-14T14:35:00Z",
                            html=updated, headers={"content-type": "text/html; charset=utf-8"}))
+
+    if TRAM_HEADLINE not in updated:
+        raise SystemExit("harbourview_tram.html changed: fix TRAM_HEADLINE")
+    records.append(message(PAGES[0][2], "hv-3", "2025-09-14T19:05:00Z",
+                           html=updated.replace(TRAM_HEADLINE, TRAM_EDITED),
+                           headers={"content-type": "text/html; charset=utf-8"}))
+
+    wire = (HERE / "northfield_wire.html").read_text(encoding="utf-8")
+    if WIRE_HEADLINE not in wire or PAGES[3][2] not in wire:
+        raise SystemExit("northfield_wire.html changed: fix WIRE_HEADLINE")
+    copy = (wire.replace(WIRE_HEADLINE, WIRE_EDITED).replace(PAGES[3][2], COPY_URL)
+            .replace("Northfield Evening Post", "Lakeside Courier"))
+    records.append(message(COPY_URL, "lc-copy", "2025-11-04T00:10:00Z", html=copy,
+                           headers={"content-type": "text/html; charset=utf-8"}))
 
     records.append(message(
         "https://www.harbourview-chronicle.example/news/local/2025/09/01/removed-story",

@@ -75,7 +75,7 @@ def count_messages(path: Path) -> int:
 def expected_outputs(path: Path) -> tuple[int, int, int]:
     """(articles, duplicates, rejections) the demo input yields, read from its page ids."""
     ids = [json.loads(line).get("id") for line in path.read_text().splitlines() if line.strip()]
-    duplicates = sum(1 for i in ids if str(i).endswith("-amp"))
+    duplicates = sum(1 for i in ids if str(i).endswith(("-amp", "-copy")))
     rejections = sum(1 for i in ids if str(i) in {"hv-404", "bad-url"})
     return len(ids) - duplicates - rejections, duplicates, rejections
 

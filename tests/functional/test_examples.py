@@ -1,7 +1,8 @@
 """examples/pages.jsonl through `news-worker process`: what the demo shows, checked.
 
-Ten messages (examples/README.md): six stories, a duplicate from an AMP URL with utm_
-parameters, an update of the first story, a 404 and a javascript: URL.
+Twelve messages (examples/README.md): six stories, a duplicate from an AMP URL with utm_
+parameters, an update of the first story, a re-crawl of it with only its headline edited, a
+syndicated copy of the wire story with a copy-edited headline, a 404 and a javascript: URL.
 """
 
 from __future__ import annotations
@@ -100,9 +101,9 @@ def test_pages_jsonl_is_what_build_pages_writes(tmp_path: Path) -> None:
 
 def test_every_message_yields_one_output(outputs: dict[str, list[dict[str, Any]]]) -> None:
     n_in = sum(1 for line in PAGES.read_text().splitlines() if line.strip())
-    assert n_in == 10
-    assert len(outputs["articles"]) == 7
-    assert len(outputs["duplicates"]) == 1
+    assert n_in == 12
+    assert len(outputs["articles"]) == 8
+    assert len(outputs["duplicates"]) == 2
     assert len(outputs["rejections"]) == 2
 
 
@@ -138,9 +139,9 @@ def test_standfirst_is_description_not_body(
 
 
 def test_duplicate_points_at_the_story(outputs: dict[str, list[dict[str, Any]]]) -> None:
-    (duplicate,) = outputs["duplicates"]
+    duplicate = by_page(outputs["duplicates"])["hv-amp"]
     tram = by_page(outputs["articles"])["hv-1"]
-    assert duplicate["page_id"] == "hv-amp"
+    assert (duplicate["match"], duplicate["version"]) == ("url", 1)
     assert duplicate["url"].startswith("https://amp.harbourview-chronicle.example/")
     assert duplicate["duplicate_of"] == tram["id"]
     # The AMP host and utm_ parameters are gone from the story's canonical URL.
@@ -155,6 +156,24 @@ def test_update_is_version_two(outputs: dict[str, list[dict[str, Any]]]) -> None
     assert update["modified_at"] == "2025-09-14T14:20:00Z" > first["modified_at"]
     assert "Saltmarsh Residents' Association" in update["body"]
     assert "Saltmarsh Residents' Association" not in first["body"]
+
+
+def test_an_edited_headline_alone_is_version_three(
+    outputs: dict[str, list[dict[str, Any]]],
+) -> None:
+    pages = by_page(outputs["articles"])
+    update, edited = pages["hv-2"], pages["hv-3"]
+    assert (edited["id"], edited["version"]) == (update["id"], 3)
+    assert edited["headline"] != update["headline"] and edited["body"] == update["body"]
+
+
+def test_a_copy_edited_syndicated_copy_is_a_duplicate_by_body(
+    outputs: dict[str, list[dict[str, Any]]],
+) -> None:
+    copy = by_page(outputs["duplicates"])["lc-copy"]
+    wire = by_page(outputs["articles"])["nep-1"]
+    assert (copy["duplicate_of"], copy["match"], copy["version"]) == (wire["id"], "body", None)
+    assert copy["dedupe_key"] != wire["dedupe_key"]  # another headline: not the headline rule
 
 
 def test_bad_inputs_are_rejected(outputs: dict[str, list[dict[str, Any]]]) -> None:
