@@ -19,15 +19,19 @@ Three kinds of state, each with exactly one writer, the owner of its key's parti
   * a newer page whose material body or headline changed, and not back to an earlier
     version's exact (headline, body) -> the next version; anything else -> a duplicate.
 A URL not bound (never seen, or its entry expired after `identity_horizon`) needs the content
-indexes: the caller probes the body index, then the headline index (`probe_body`,
-`probe_headline`), and calls `decide_url` again with the result: a match on another story
-makes the URL a copy of it (duplicate); no match makes it a new story, version 1.
+indexes: the URL's entry becomes *pending* and the caller probes the body index, then the
+headline index (`probe_body`, `probe_headline`), and calls `decide_url` again with the result:
+a match on another story makes the URL a copy of it (duplicate); no match makes it a new
+story, version 1. Pages of a pending URL are *parked* behind the probe (their records kept
+under their own keys) and decided, in arrival order, as soon as the probe's verdict binds the
+URL: one probe per URL at a time, so a re-crawl never races its URL's first verdict.
 
-The indexes are only read by the probes; they learn stories from the URL stage's
-`registrations`, sent after its decision (a new story, a version, a copy's alias). So an index
-names only stories the URL stage has published: a duplicate always points at a published id.
-The price: two copies of one story probing at the same moment, before either is registered,
-both become new stories (a missed duplicate, never a wrong record).
+Because only one probe per URL is in flight, its verdict cannot be overruled: the headline
+index (the probe's last) registers the page at once, as the new story it will be or as an
+alias of the story it copies, and has the body index register it too. A copy probing right
+behind the first sighting of its story finds it, and every story id an index names is, or is
+about to be, published as version 1. Versions (`_next_version`) register their new headline
+and body keys after the decision.
 
 "Newer": by `modified_at` when both pages declare different ones, else by fetch time (and at
 the same fetch time, by a declared modification later than the version's content time).
@@ -50,6 +54,15 @@ BODY_DISTANCE = 8  # same body key but another headline: stricter
 MAX_ORIGINS = 8  # input positions remembered per URL, to recognise a crash replay
 MAX_SEEN = 4  # earlier versions' (headline, body) remembered per URL
 MAX_INDEXED = 16  # stories kept per index key (a generic headline must not grow without bound)
+
+
+class Action(StrEnum):
+    """What the URL stage does with a page."""
+
+    DECIDED = "decided"  # the verdict is set
+    PROBE = "probe"  # a first sighting: probe the content indexes; the URL is now pending
+    PARK = "park"  # a probe for this URL is in flight: wait behind it
+    WAIT = "wait"  # this very page is already probing or parked (a replay): nothing to do
 
 
 class Verdict(StrEnum):
@@ -98,7 +111,7 @@ class Registration:
 class UrlEntry:
     """What we remember of one canonical URL (times in epoch seconds)."""
 
-    story: str
+    story: str  # "" while the URL's first probe is in flight (pending)
     own: bool
     version: int = 0  # latest version published (own URLs only)
     record: str = ""  # record hash of that version
@@ -109,6 +122,12 @@ class UrlEntry:
     last_seen: int = 0
     seen: list[list[str]] = field(default_factory=list)  # earlier [headline, body] pairs
     origins: dict[str, int] = field(default_factory=dict)  # input position -> version (0: dup)
+    pending: str | None = None  # the origin of the page whose probe is in flight
+    parked: list[str] = field(default_factory=list)  # origins of pages waiting behind it
+
+    @property
+    def bound(self) -> bool:
+        return bool(self.story)
 
     def expires_at(self, options: PipelineOptions) -> int:
         return self.last_seen + int(options.identity_horizon.total_seconds())
@@ -116,7 +135,8 @@ class UrlEntry:
     def to_dict(self) -> dict[str, Any]:
         return {"s": self.story, "own": self.own, "v": self.version, "rh": self.record,
                 "mh": self.body, "hk": self.headline, "m": self.modified, "f": self.fetched,
-                "l": self.last_seen, "seen": self.seen, "o": self.origins}
+                "l": self.last_seen, "seen": self.seen, "o": self.origins, "p": self.pending,
+                "pk": self.parked}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UrlEntry:
@@ -126,6 +146,8 @@ class UrlEntry:
             modified=None if data["m"] is None else int(data["m"]), fetched=int(data["f"]),
             last_seen=int(data["l"]), seen=[[str(h), str(b)] for h, b in data["seen"]],
             origins={str(k): int(v) for k, v in data["o"].items()},
+            pending=None if data.get("p") is None else str(data["p"]),
+            parked=[str(o) for o in data.get("pk") or ()],
         )
 
 
@@ -170,14 +192,16 @@ class IndexEntry:
 
 @dataclass(frozen=True, slots=True)
 class UrlDecision:
-    """The URL stage's answer. `verdict` None: probe the content indexes first."""
+    """The URL stage's answer for one page (`verdict` and after: DECIDED only)."""
 
-    verdict: Verdict | None
+    action: Action
     entry: UrlEntry | None  # the entry to store (None: leave the key as it is)
+    verdict: Verdict | None = None
     story: str = ""  # the story the page belongs to
     version: int | None = None  # published version, or the story's latest for a duplicate
     by: MatchBy | None = None  # duplicates: why
     registrations: tuple[Registration, ...] = ()
+    drain: tuple[str, ...] = ()  # origins of parked pages to decide now, in order
 
 
 def live_url(entry: UrlEntry | None, clock: int, options: PipelineOptions) -> UrlEntry | None:
@@ -196,15 +220,29 @@ def decide_url(
     entry: UrlEntry | None, page: Fingerprint, clock: int, options: PipelineOptions, *,
     origin: str, probe: Probe | None = None,
 ) -> UrlDecision:
-    """The URL stage for one page: decide, or ask for a probe (see the module docstring)."""
+    """The URL stage for one page (see the module docstring).
+
+    `probe` is None when the page arrives from extraction, the indexes' verdict when it comes
+    back from them.
+    """
     known = live_url(entry, clock, options)
-    if known is None:
-        if probe is None:
-            return UrlDecision(None, None)
-        return _first_sighting(page, origin, probe)
-    # Bound meanwhile (another page of this URL was decided while this one was probing):
-    # the URL's binding decides, whatever the probe found.
-    return _known_url(known, page, origin)
+    if known is not None and known.bound:
+        # A replayed verdict of a page already decided lands here too (its origin is known).
+        return _known_url(known, page, origin)
+    if known is not None and (probe is None or known.pending != origin):
+        # Pending: this URL's first probe is in flight. Wait behind it, once.
+        if origin == known.pending or origin in known.parked:
+            return UrlDecision(Action.WAIT, None)
+        known.parked.append(origin)
+        known.last_seen = max(known.last_seen, page.fetched)
+        return UrlDecision(Action.PARK, known)
+    if probe is None:
+        pending = UrlEntry(story="", own=False, last_seen=page.fetched, pending=origin)
+        return UrlDecision(Action.PROBE, pending)
+    parked = tuple(known.parked) if known is not None else ()
+    decision = _first_sighting(page, origin, probe)
+    return UrlDecision(decision.action, decision.entry, decision.verdict, decision.story,
+                       decision.version, decision.by, decision.registrations, parked)
 
 
 def _remember(entry: UrlEntry, origin: str, version: int) -> None:
@@ -214,37 +252,33 @@ def _remember(entry: UrlEntry, origin: str, version: int) -> None:
         del entry.origins[next(iter(entry.origins))]
 
 
-def _registrations(page: Fingerprint, story: str) -> tuple[Registration, ...]:
-    """The page's headline and body keys, registered for `story`."""
-    return (Registration("h", page.headline_key, story), Registration("b", page.body_key, story))
-
-
 def _first_sighting(page: Fingerprint, origin: str, probe: Probe) -> UrlDecision:
+    """The probe's verdict binds the URL (the indexes registered it already)."""
     match = probe.match
     if match is not None and match.story != page.story_id:
         entry = UrlEntry(story=match.story, own=False, last_seen=page.fetched,
                          origins={origin: 0})
-        # The copy's keys lead to the story too: a copy-edited headline, another body key.
-        return UrlDecision(Verdict.DUPLICATE, entry, match.story, None, match.by,
-                           _registrations(page, match.story))
+        return UrlDecision(Action.DECIDED, entry, Verdict.DUPLICATE, match.story, None,
+                           match.by)
     entry = UrlEntry(
         story=page.story_id, own=True, version=1, record=page.record, body=page.material,
         headline=page.headline_key, modified=page.modified, fetched=page.fetched,
         last_seen=page.fetched, origins={origin: 1},
     )
-    return UrlDecision(Verdict.NEW, entry, page.story_id, 1, None,
-                       _registrations(page, page.story_id))
+    return UrlDecision(Action.DECIDED, entry, Verdict.NEW, page.story_id, 1)
 
 
 def _known_url(entry: UrlEntry, page: Fingerprint, origin: str) -> UrlDecision:
     entry.last_seen = max(entry.last_seen, page.fetched)
     if not entry.own:
         _remember(entry, origin, 0)
-        return UrlDecision(Verdict.DUPLICATE, entry, entry.story, None, MatchBy.URL)
+        return UrlDecision(Action.DECIDED, entry, Verdict.DUPLICATE, entry.story, None,
+                           MatchBy.URL)
     produced = entry.origins.get(origin)
     if produced is not None and produced == entry.version:
         if page.record == entry.record:
-            return UrlDecision(Verdict.REDELIVERY, entry, entry.story, entry.version)
+            return UrlDecision(Action.DECIDED, entry, Verdict.REDELIVERY, entry.story,
+                               entry.version)
         if page.own_url:
             # Re-extracted differently: (id, version) must not get a second content.
             return _next_version(entry, page, origin)
@@ -254,7 +288,7 @@ def _known_url(entry: UrlEntry, page: Fingerprint, origin: str) -> UrlDecision:
             return _next_version(entry, page, origin)
         _remember(entry, origin, 0)
     by = MatchBy.URL if page.own_url else MatchBy.CANONICAL
-    return UrlDecision(Verdict.DUPLICATE, entry, entry.story, entry.version, by)
+    return UrlDecision(Action.DECIDED, entry, Verdict.DUPLICATE, entry.story, entry.version, by)
 
 
 def _newer(entry: UrlEntry, page: Fingerprint) -> bool:
@@ -283,8 +317,10 @@ def _next_version(entry: UrlEntry, page: Fingerprint, origin: str) -> UrlDecisio
     entry.record, entry.body, entry.headline = page.record, page.material, page.headline_key
     entry.modified, entry.fetched = page.modified, page.fetched
     _remember(entry, origin, entry.version)
-    return UrlDecision(Verdict.UPDATE, entry, entry.story, entry.version, None,
-                       _registrations(page, entry.story))
+    registrations = (Registration("h", page.headline_key, entry.story),
+                     Registration("b", page.body_key, entry.story))
+    return UrlDecision(Action.DECIDED, entry, Verdict.UPDATE, entry.story, entry.version, None,
+                       registrations)
 
 
 # --- the content indexes ---------------------------------------------------------------------
@@ -335,17 +371,26 @@ def probe_body(entry: IndexEntry | None, page: Fingerprint, clock: int,
     return Match(found.story, MatchBy.BODY), live
 
 
-def probe_headline(entry: IndexEntry | None, page: Fingerprint, clock: int,
-                   options: PipelineOptions,
-                   earlier: Match | None) -> tuple[Probe, IndexEntry | None]:
-    """Headline index lookup, after the body index's (`earlier`): (probe, entry to store)."""
+def probe_headline(
+    entry: IndexEntry | None, page: Fingerprint, clock: int, options: PipelineOptions,
+    earlier: Match | None,
+) -> tuple[Probe, IndexEntry, Registration | None]:
+    """The probe's last index: look up, and register what the page will be.
+
+    Returns the probe's verdict, the headline entry to store, and the registration the body
+    index still needs (None when the body index itself matched).
+    """
     live = live_index(entry, clock, options)
     found = _lookup(live, page, options, MatchBy.HEADLINE)
     if earlier is not None:  # the body index matched; say "headline" when this one agrees
         by = MatchBy.HEADLINE if found is not None and found.story == earlier.story else (
             MatchBy.BODY)
-        return Probe(Match(earlier.story, by)), None
-    if found is None:
-        return Probe(None), None
-    found.last_seen = max(found.last_seen, page.fetched)  # a sighting keeps it matchable
-    return Probe(Match(found.story, MatchBy.HEADLINE)), live
+        return (Probe(Match(earlier.story, by)),
+                register(live, earlier.story, page, clock, options), None)
+    if found is not None:  # a copy: its body key will lead to the story too
+        found.last_seen = max(found.last_seen, page.fetched)
+        return (Probe(Match(found.story, MatchBy.HEADLINE)), live,
+                Registration("b", page.body_key, found.story))
+    # Nothing matched: the URL stage will make it a new story, under the page's own id.
+    return (Probe(None), register(live, page.story_id, page, clock, options),
+            Registration("b", page.body_key, page.story_id))

@@ -12,11 +12,13 @@ Both return `Routed` outputs: `kind` "stories" (back into the stories topic, at 
 
 Records on the stories topic (JSON), in the order a page's records go:
     {"step": "url", "origin", "ts", "fp", "article"}                       key u:<article id>
-      URL bound: decided here.  Not bound: on to the body index.
+      URL bound: decided here. Not bound: pending, on to the body index. Pending: parked.
     {"step": "body", ...}                                                  key b:<body key>
     {"step": "headline", ..., "match"}                                     key h:<headline key>
-    {"step": "decide", ..., "match"}                                       key u:<article id>
+      registers the verdict here, and sends the body index its registration:
     {"step": "register", "index", "key", "story", "fp"}                    key h: / b:<key>
+    {"step": "decide", ..., "match"}                                       key u:<article id>
+      binds the URL, then decides the pages parked behind it, in order
 `origin` is the pages-topic position ("topic:partition:offset") or "file:line"; `ts` the input
 message's timestamp (publish-lag metric); `fp` the page's `Fingerprint`; `article` the
 article (records.article_to_wire). Every record advances its partition's data clock to the
@@ -34,9 +36,11 @@ import orjson
 from worker.errors import RejectReason
 from worker.pipeline.fingerprint import Fingerprint
 from worker.pipeline.identity import (
+    Action,
     Match,
     MatchBy,
     Probe,
+    Registration,
     UrlDecision,
     Verdict,
     decide_url,
@@ -179,30 +183,58 @@ def _body_index(data: dict[str, Any], fp: Fingerprint, clock: int,
 def _headline_index(data: dict[str, Any], fp: Fingerprint, clock: int,
                     state: IdentityState) -> list[Routed]:
     earlier = _match(data.get("match"))
-    probe, entry = probe_headline(state.index("h", fp.headline_key), fp, clock, state.options,
-                                  earlier)
-    if entry is not None:
-        state.put_index("h", fp.headline_key, entry)
+    probe, entry, body = probe_headline(state.index("h", fp.headline_key), fp, clock,
+                                        state.options, earlier)
+    state.put_index("h", fp.headline_key, entry)
     found = None if probe.match is None else {"story": probe.match.story,
                                               "by": probe.match.by.value}
-    return [_forward(data, url_key(fp.story_id), "decide", match=found)]
+    outputs = [_forward(data, url_key(fp.story_id), "decide", match=found)]
+    if body is not None:
+        outputs.append(_registration(body, data))
+    return outputs
+
+
+def _registration(reg: Registration, data: dict[str, Any]) -> Routed:
+    record = {"step": "register", "index": reg.index, "key": reg.key, "story": reg.story,
+              "fp": data["fp"]}
+    return Routed(STORIES, index_key(reg.index, reg.key), orjson.dumps(record),
+                  ts=data.get("ts"))
 
 
 def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: IdentityState,
                probe: Probe | None) -> list[Routed]:
-    decision = decide_url(state.url(fp.story_id), fp, clock, state.options,
-                          origin=str(data["origin"]), probe=probe)
-    if decision.verdict is None:
-        return [_forward(data, index_key("b", fp.body_key), "body")]
+    origin = str(data["origin"])
+    decision = decide_url(state.url(fp.story_id), fp, clock, state.options, origin=origin,
+                          probe=probe)
     if decision.entry is not None:
         state.put_url(fp.story_id, decision.entry)
-    outputs = [_publish(decision, data)]
-    for reg in decision.registrations:
-        record = {"step": "register", "index": reg.index, "key": reg.key, "story": reg.story,
-                  "fp": data["fp"]}
-        outputs.append(Routed(STORIES, index_key(reg.index, reg.key), orjson.dumps(record),
-                              ts=data.get("ts")))
+    if decision.action is Action.PROBE:
+        return [_forward(data, index_key("b", fp.body_key), "body")]
+    if decision.action is Action.PARK:
+        state.park(fp.story_id, origin, orjson.dumps({**data, "step": "url"}))
+        return []
+    if decision.action is Action.WAIT:
+        return []
+    outputs = _decided(decision, data)
+    entry = decision.entry
+    for parked in decision.drain:  # the pages that waited behind this probe, in order
+        record = state.unpark(fp.story_id, parked)
+        if record is None or entry is None:  # pragma: no cover - parked with its key
+            continue
+        waiting = orjson.loads(record)
+        later = decide_url(entry, Fingerprint.from_dict(waiting["fp"]), clock, state.options,
+                           origin=parked)
+        if later.entry is not None:
+            entry = later.entry
+        outputs += _decided(later, waiting)
+    if decision.drain and entry is not None:  # their verdicts changed the entry
+        state.put_url(fp.story_id, entry)
     return outputs
+
+
+def _decided(decision: UrlDecision, data: dict[str, Any]) -> list[Routed]:
+    """The published record of a decided page, then its index registrations."""
+    return [_publish(decision, data), *(_registration(r, data) for r in decision.registrations)]
 
 
 def _publish(decision: UrlDecision, data: dict[str, Any]) -> Routed:

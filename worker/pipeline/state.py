@@ -4,6 +4,7 @@
     b"u:" + article id       FORMAT | expires_at | UrlEntry JSON      (the URL stage)
     b"h:" + headline key     FORMAT | expires_at | IndexEntry JSON    (the headline index)
     b"b:" + body key         FORMAT | expires_at | IndexEntry JSON    (the body index)
+    b"p:" + id + ":" + origin  the stories record of a page parked behind its URL's probe
     b"\\x00clock:<p>"        FORMAT | data time                       (partition p's data clock)
 
 FORMAT is one byte (1 today) and expires_at 8 bytes (big-endian epoch seconds): the sweep
@@ -15,7 +16,10 @@ still read it). Nothing here raises on stored bytes.
 
 `RawStore` is what a backend provides: get/put/delete and `items_in(partition, after)` (the
 partition's keys in byte order, from after `after`). `DictStore` is the dict one (`process`,
-tests); worker/stream/store.py wraps the Faust table.
+tests); worker/stream/store.py wraps the Faust table. `Staged` holds one event's writes back
+(reads see them) until `commit()`: the worker commits only after the event's outputs were
+acknowledged, so the state never runs ahead of what was published, and a replay decides
+again from the state before the event.
 """
 
 from __future__ import annotations
@@ -59,6 +63,10 @@ def url_key(story_id: str) -> bytes:
 def index_key(index: str, key: str) -> bytes:
     """`index` is "h" (headline) or "b" (body)."""
     return _KEY_PREFIX[INDEX_STAGES[index]] + key.encode("ascii")
+
+
+def parked_key(story_id: str, origin: str) -> bytes:
+    return b"p:" + story_id.encode("ascii") + b":" + origin.encode("utf-8")
 
 
 def clock_key(partition: int) -> bytes:
@@ -137,6 +145,17 @@ class IdentityState:
     def put_index(self, index: str, key: str, entry: IndexEntry) -> None:
         self.raw.put(index_key(index, key), encode(entry, self.options))
 
+    def park(self, story_id: str, origin: str, record: bytes) -> None:
+        """Keep a page's stories record until its URL's probe comes back."""
+        self.raw.put(parked_key(story_id, origin), record)
+
+    def unpark(self, story_id: str, origin: str) -> bytes | None:
+        """A parked page's record, removed from the state (None if it is not there)."""
+        key = parked_key(story_id, origin)
+        record = self.raw.get(key)
+        self.raw.delete(key)
+        return record
+
     def clock(self, partition: int) -> int | None:
         """The partition's data time: the latest fetch time of a record it processed."""
         value = self.raw.get(clock_key(partition))
@@ -149,6 +168,36 @@ class IdentityState:
             return current
         self.raw.put(clock_key(partition), _PREFIX.pack(FORMAT, max(0, seconds)))
         return seconds
+
+
+class Staged:
+    """A `RawStore` whose writes wait until `commit()`; reads see them meanwhile."""
+
+    def __init__(self, raw: RawStore) -> None:
+        self.raw = raw
+        self.writes: dict[bytes, bytes | None] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.writes[key] if key in self.writes else self.raw.get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.writes[key] = value
+
+    def delete(self, key: bytes) -> None:
+        self.writes[key] = None
+
+    def items_in(self, partition: int, after: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        return self.raw.items_in(partition, after)  # the sweep writes straight through
+
+    def commit(self) -> int:
+        """Apply the waiting writes to the store beneath; how many there were."""
+        writes, self.writes = self.writes, {}
+        for key, value in writes.items():
+            if value is None:
+                self.raw.delete(key)
+            else:
+                self.raw.put(key, value)
+        return len(writes)
 
 
 @dataclass

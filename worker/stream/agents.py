@@ -53,6 +53,7 @@ from worker.pipeline.route import (
     identity_step,
     route_result,
 )
+from worker.pipeline.state import IdentityState, Staged
 from worker.pipeline.types import Article, Rejection, Source
 from worker.stream.app import NewsApp
 from worker.stream.consumer import input_consumer
@@ -197,19 +198,28 @@ async def _pages(news: NewsApp, executor: PageExecutor, events: list[EventT[byte
 
 
 async def handle_identity(news: NewsApp, event: EventT[bytes], sweeps: Sweeps) -> None:
-    """One stories-topic record: a stage of a page's identity, or a sweep marker."""
+    """One stories-topic record: a stage of a page's identity, or a sweep marker.
+
+    The table writes the record causes are held back (`Staged`) until every output it
+    produced is acknowledged: the state never runs ahead of what was published, so if the
+    worker dies in between, the replayed record is decided again from the state before it
+    and publishes the same records.
+    """
     msg = event.message
     value = msg.value if isinstance(msg.value, bytes) else b""
     if is_sweep(value):
         await publish_outputs(news, handle_sweep(news, sweeps, msg.partition, value))
         return
+    staged = Staged(sweeps.store)
+    state = IdentityState(staged, news.options, sweeps.unreadable)
     try:
-        outputs = identity_step(value, msg.partition, sweeps.state)
+        outputs = identity_step(value, msg.partition, state)
     except MalformedRecord as exc:
         # Only this worker writes the stories topic: a foreign record has no page to reject.
         log.error("skipping a malformed stories record at %s:%s: %s", msg.tp, msg.offset, exc)
         return
-    await publish_outputs(news, outputs)
+    await publish_outputs(news, outputs, acknowledged=True)
+    staged.commit()
 
 
 def _channel(news: NewsApp, kind: str) -> ChannelT[bytes]:
@@ -235,14 +245,19 @@ def _count(news: NewsApp, record: Routed) -> None:
                               offset=source.offset))
 
 
-async def publish_outputs(news: NewsApp, outputs: Sequence[Routed]) -> None:
-    """Send what one input event produced, in order: the one place the agents send."""
+async def publish_outputs(news: NewsApp, outputs: Sequence[Routed], *,
+                          acknowledged: bool = False) -> None:
+    """Send what one input event produced, in order: the one place the agents send.
+
+    `acknowledged`: return only once the broker has acknowledged every record.
+    """
+    pending = []
     for record in outputs:
         _count(news, record)
         headers = {SCHEMA_HEADER: record.schema.encode()} if record.schema else None
         if record.kind == STORIES:
-            await news.stories.send(key=record.key, value=record.value, headers=headers,
-                                     partition=record.partition)
+            pending.append(await news.stories.send(key=record.key, value=record.value,
+                                                   headers=headers, partition=record.partition))
             continue
         histogram = news.metrics.publish_lag.labels(record.kind)
         input_ts = record.ts
@@ -251,8 +266,10 @@ async def publish_outputs(news: NewsApp, outputs: Sequence[Routed]) -> None:
             if input_ts:
                 histogram.observe(max(0.0, time.time() - input_ts))
 
-        await _channel(news, record.kind).send(key=record.key, value=record.value,
-                                               headers=headers, callback=delivered)
+        pending.append(await _channel(news, record.kind).send(
+            key=record.key, value=record.value, headers=headers, callback=delivered))
+    if acknowledged and pending:
+        await asyncio.gather(*pending)
 
 
 def consumer_lag(news: NewsApp) -> Iterator[tuple[str, int, int]]:

@@ -52,8 +52,9 @@ class Sweeps:
 
     def __init__(self, news: NewsApp) -> None:
         self.news = news
-        store = TableStore(news.identity, news.settings.topic_partitions)
-        self.state = IdentityState(store, news.options, self.unreadable)
+        self.store = TableStore(news.identity, news.settings.topic_partitions)
+        # Writes straight to the table: the sweep's own (it publishes nothing they depend on).
+        self.state = IdentityState(self.store, news.options, self.unreadable)
         self.running: dict[int, float] = {}  # partition -> when its pass started (monotonic)
         self.counted: dict[int, dict[str, int]] = {}  # entries per partition, last full pass
         self._logged: set[str] = set()
