@@ -46,9 +46,10 @@ from typing import Any
 from worker.pipeline.fingerprint import Fingerprint, hamming
 from worker.pipeline.options import PipelineOptions
 
-# SimHash bits two bodies may differ by and still be one story. Measured on 321 corpus
-# bodies (bench/state.py): unrelated pairs differ by >= 16 bits (51,360 pairs); a copy with
-# another dateline, credit line, furniture line or one more paragraph by <= 12 (98-100 %).
+# SimHash bits two bodies may differ by and still be one story. Measured on corpus bodies:
+# unrelated pairs differ by >= 16 bits (321 aeb-dev and wcxb-dev bodies, 51,360 pairs; >= 17
+# on the 121 aeb-dev ones `make bench` uses); a copy with another dateline, credit line,
+# furniture line or one more paragraph by <= 12 (98-100 %; bench/state.py).
 HEADLINE_DISTANCE = 12  # same headline and time: the body only has to be near-identical
 BODY_DISTANCE = 8  # same body key but another headline: stricter
 MAX_ORIGINS = 8  # input positions remembered per URL, to recognise a crash replay
