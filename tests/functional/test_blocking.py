@@ -1,13 +1,18 @@
-"""The blocking detector reports a blocked event loop and never raises into it."""
+"""The blocking detector reports a blocked event loop, never raises into it, and tells a
+loop held by code from a process starved of CPU."""
 
 from __future__ import annotations
 
+import selectors
 import signal
+import socket
 import sys
+import threading
+import time
 
 import pytest
 
-from worker.stream.blocking import BlockingReporter, ReportingWorker
+from worker.stream.blocking import BlockingReporter, ReportingWorker, starved
 
 
 def test_an_alarm_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
@@ -24,3 +29,36 @@ def test_an_alarm_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None
 
 def test_the_worker_uses_it() -> None:
     assert ReportingWorker.BLOCK_DETECTOR == "worker.stream.blocking:BlockingReporter"
+
+
+def test_an_alarm_in_an_idle_select_is_reported_as_starvation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The loop waiting in select() when the alarm fires was starved of CPU, not blocked."""
+    selector = selectors.DefaultSelector()
+    reader, writer = socket.socketpair()
+    selector.register(reader, selectors.EVENT_READ)
+    waiting = threading.Thread(target=selector.select, args=(30,))
+    waiting.start()
+    previous = signal.getsignal(signal.SIGALRM)
+    detector = BlockingReporter(timeout=1.0)
+    try:
+        frame = None
+        for _ in range(500):  # until the thread is inside select()
+            frame = sys._current_frames().get(waiting.ident or 0)
+            if starved(frame):
+                break
+            time.sleep(0.01)
+        assert starved(frame)
+        detector._on_alarm(signal.SIGALRM, frame)
+    finally:
+        detector._clear_signal()
+        signal.signal(signal.SIGALRM, previous)
+        writer.send(b"x")
+        waiting.join()
+        selector.close()
+        reader.close()
+        writer.close()
+    assert "event loop starved for 1.0 s" in caplog.text
+    assert "Blocking detected" not in caplog.text
+    assert not starved(sys._getframe())
