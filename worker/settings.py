@@ -179,6 +179,17 @@ class Settings(BaseSettings):
         ge=0,
         description="Faust logs a traceback when the event loop blocks this long (0 = off).",
     )
+    routing_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Attempts to route one record before it is rejected as internal_error.",
+    )
+    producer_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds one produce request may take; unacknowledged records are sent "
+        "again until the broker has them.",
+    )
 
     # --- Runtime -------------------------------------------------------------------------
     store: Literal["rocksdb", "memory"] = Field(

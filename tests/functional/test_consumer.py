@@ -1,8 +1,10 @@
 """InputConsumer's bookkeeping without a broker: stale and out-of-order records are dropped
-unbooked, a gap seeks back, commits only advance over consecutive processed offsets."""
+unbooked, a gap seeks back, commits only advance over consecutive published offsets, records
+of partitions not placed here are dropped, and a record let go unpublished is read again."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,7 @@ def consumer(tmp_path: Path) -> Iterator[InputConsumer]:
     assert isinstance(consumer, InputConsumer)
     news.app.topics.acking_topics.add(PAGES.topic)  # as when an agent subscribes to it
     # As perform_seek leaves a never-committed partition: placed at 0, in epoch 1.
+    consumer._live = True
     consumer._inputs = {PAGES}
     consumer._committed_offset[PAGES] = 0
     consumer._epoch[PAGES] = 1
@@ -46,8 +49,10 @@ async def test_only_processed_offsets_are_committed_in_order(consumer: InputCons
     batch = [record(consumer, o) for o in range(4)]
     assert [await consumer.admit(m) for m in batch] == [True] * 4
     for message in batch[1:]:
+        consumer.mark_done(message)
         consumer.ack(message)
     assert consumer._new_offset(PAGES) is None  # offset 0 still in flight
+    consumer.mark_done(batch[0])
     consumer.ack(batch[0])
     assert consumer._new_offset(PAGES) == 4
     consumer._committed_offset[PAGES] = 4
@@ -71,11 +76,49 @@ async def test_a_gap_seeks_back_and_a_real_hole_is_committed_over(
     assert not await consumer.admit(later)
     assert seeks == [(PAGES, 1)] and consumer.rewinds == 1
     consumer.ack(later)  # the stream acks what it dropped: not booked
+    consumer.mark_done(first)
     consumer.ack(first)
     assert consumer._new_offset(PAGES) == 1
     consumer._committed_offset[PAGES] = 1  # as Faust records a commit
     # Read again from 1: 3 comes first again, so 1..2 do not exist (transaction markers).
     again = record(consumer, 3, epoch=2)
     assert await consumer.admit(again)
+    consumer.mark_done(again)
     consumer.ack(again)
     assert consumer._new_offset(PAGES) == 4
+
+
+async def test_records_of_a_partition_not_placed_here_are_dropped_and_never_committed(
+    consumer: InputConsumer,
+) -> None:
+    batched = record(consumer, 0)  # taken into a batch, then the partition was revoked
+    await consumer.on_partitions_revoked({PAGES})
+    assert not await consumer.admit(batched)
+    consumer.mark_done(batched)  # not admitted: marking it changes nothing
+    consumer.ack(batched)
+    assert consumer._new_offset(PAGES) is None
+    unstamped = ConsumerMessage(PAGES.topic, PAGES.partition, 1, 0.0, 0, None, b"k", b"v", None)
+    consumer._inputs = {PAGES}
+    assert not await consumer.admit(unstamped)  # fetched while the partition was not placed
+
+
+async def test_a_record_let_go_unpublished_is_read_again(
+    consumer: InputConsumer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+        consumer._epoch[tp] += 1
+
+    monkeypatch.setattr(consumer, "seek", seek)
+    batch = [record(consumer, o) for o in range(3)]
+    assert all([await consumer.admit(m) for m in batch])
+    consumer.mark_done(batch[0])
+    for message in batch:  # the agent raised after publishing only the first
+        consumer.ack(message)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert seeks == [(PAGES, 1)]  # once, from the first one let go
+    assert consumer.positions.next[PAGES] == 1
+    assert consumer._new_offset(PAGES) == 1

@@ -16,26 +16,27 @@ writes the table.
 
 At-least-once, in order: each agent processes an input partition strictly in offset order
 from its committed offset (worker/stream/consumer.py drops and re-reads what Faust skips around
-rebalances), an input offset is acked only after everything it produced has been handed to
-the producer (`publish_outputs`, the one place that sends), and Faust flushes the producer
-before it commits. Every agent runs with concurrency 1 (faust-streaming #606 commits past
-in-flight messages otherwise); with several extraction processes the extract agent takes
-batches and acks a batch after routing all of it. An unexpected error while routing (a bug, a
-broken producer) must not ack the page, so the process exits at once and the uncommitted pages
-are replayed by the restarted worker.
+rebalances), and an input offset is committed only after the broker acknowledged everything
+it produced, table writes included (worker/stream/publish.py: outputs first, then the state
+writes, so the state never runs ahead of what was published). Every agent runs with
+concurrency 1 (faust-streaming #606 commits past in-flight messages otherwise); with several
+extraction processes the extract agent takes batches and publishes a batch in input order. An
+error while routing a record is tried again and then becomes an `internal_error` rejection
+(worker/stream/guard.py), so one record can never stop a worker; only a broken producer
+does (the process exits, and a new worker reads the uncommitted input again).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from faust.types import ChannelT, EventT, StreamT, TopicT
 from mode.types.signals import BaseSignalT
 
@@ -58,11 +59,11 @@ from worker.pipeline.types import Article, Rejection, Source
 from worker.stream.app import NewsApp
 from worker.stream.consumer import input_consumer
 from worker.stream.executor import PageExecutor
+from worker.stream.guard import exit_when_broken, route
+from worker.stream.publish import Item, Origin, Output
 from worker.stream.sweep import Sweeps, handle_sweep, is_sweep, sweep_marker
-from worker.stream.wire import SCHEMA_HEADER
 
 log = logging.getLogger(__name__)
-EXIT_SOFTWARE = 70  # sysexits: internal software error
 _BATCH_WITHIN = 0.02  # seconds the extract agent waits to fill a batch of pages
 
 
@@ -77,25 +78,27 @@ def install_agents(news: NewsApp, executor: PageExecutor) -> None:
     @app.agent(news.pages, name="extract_articles")
     async def extract_articles(stream: StreamT[bytes]) -> None:
         await declare_outputs(news)
-        if executor.processes <= 1:
-            async for event in stream.events():
-                if await admit(news, event):
-                    await _or_exit(_page(news, executor, event))
-            return
-        # take_events acks a batch only after the loop body has routed all of it.
-        batches = stream.take_events(  # type: ignore[attr-defined]  # missing from StreamT
-            executor.processes, within=_BATCH_WITHIN
-        )
-        async for events in batches:
-            admitted = [e for e in events if await admit(news, e)]
-            if admitted:
-                await _or_exit(_pages(news, executor, admitted))
+        async with exit_when_broken():
+            if executor.processes <= 1:
+                async for event in stream.events():
+                    if await admit(news, event):
+                        await _pages(news, executor, [event])
+                return
+            # take_events acks a batch after the loop body; only published events commit.
+            batches = stream.take_events(  # type: ignore[attr-defined]  # missing from StreamT
+                executor.processes, within=_BATCH_WITHIN
+            )
+            async for events in batches:
+                admitted = [e for e in events if await admit(news, e)]
+                if admitted:
+                    await _pages(news, executor, admitted)
 
     @app.agent(news.stories, name="identify_stories")
     async def identify_stories(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            if await admit(news, event):
-                await _or_exit(handle_identity(news, event, sweeps))
+        async with exit_when_broken():
+            async for event in stream.events():
+                if await admit(news, event):
+                    await handle_identity(news, event, sweeps)
 
     @app.timer(  # type: ignore[untyped-decorator]  # faust's timer decorator is untyped
         interval=news.settings.dedupe_sweep_interval, name="sweep_identity"
@@ -104,6 +107,9 @@ def install_agents(news: NewsApp, executor: PageExecutor) -> None:
         for partition in sweeps.due(utc_now()):
             await news.stories.send(key=b"sweep", value=sweep_marker(utc_now()),
                                      partition=partition)
+
+    for name in ("extract_articles", "identify_stories"):
+        news.metrics.add_agent(name)
 
     def on_assigned(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         news.health.assigned = True
@@ -119,16 +125,6 @@ async def admit(news: NewsApp, event: EventT[bytes]) -> bool:
     """
     consumer = input_consumer(news.app.consumer)
     return True if consumer is None else await consumer.admit(event.message)
-
-
-async def _or_exit(step: Awaitable[None]) -> None:
-    try:
-        await step
-    except Exception:
-        # Acking now would lose the page; exiting leaves its offset uncommitted.
-        log.critical("cannot route a message; exiting so it is replayed", exc_info=True)
-        logging.shutdown()
-        os._exit(EXIT_SOFTWARE)
 
 
 async def declare_outputs(news: NewsApp) -> None:
@@ -169,7 +165,8 @@ async def extract_page(
     return result
 
 
-async def route_page(news: NewsApp, event: EventT[bytes], result: Article | Rejection) -> None:
+def page_outputs(news: NewsApp, event: EventT[bytes],
+                 result: Article | Rejection) -> list[Output]:
     """The extract stage's outputs for one page: rejected topic, or the page's URL key."""
     msg = event.message
     news.metrics.observe_key(msg.key, result.url)
@@ -179,47 +176,74 @@ async def route_page(news: NewsApp, event: EventT[bytes], result: Article | Reje
         rejection = rejection.with_message(msg.key, msg.headers, msg.timestamp)
         return replace(rejection, rejected_at=utc_now())
 
-    outputs = route_result(
+    routed = route_result(
         result, f"{msg.topic}:{msg.partition}:{msg.offset}", msg.timestamp,
         msg.key if isinstance(msg.key, bytes) else None, news.max_record_bytes,
         original=msg.value if isinstance(msg.value, bytes) else b"", finish=finish,
     )
-    await publish_outputs(news, outputs)
-
-
-async def _page(news: NewsApp, executor: PageExecutor, event: EventT[bytes]) -> None:
-    await route_page(news, event, await extract_page(news, executor, event))
+    return outputs_of(news, routed)
 
 
 async def _pages(news: NewsApp, executor: PageExecutor, events: list[EventT[bytes]]) -> None:
+    """Extract a batch in parallel, then publish every page's outputs in input order."""
     results = await asyncio.gather(*(extract_page(news, executor, e) for e in events))
-    for event, result in zip(events, results, strict=True):  # input order, per partition
-        await route_page(news, event, result)
+    items = []
+    for event, result in zip(events, results, strict=True):
+        origin = Origin.of(event, getattr(result, "page_id", None), getattr(result, "url", None))
+
+        async def compute(event: EventT[bytes] = event,
+                          result: Article | Rejection = result) -> list[Output]:
+            return page_outputs(news, event, result)
+
+        outputs = await route(news, "extract_articles", event, compute, origin)
+        items.append(Item(event, outputs, origin))
+    await news.publisher.publish_many(items)
 
 
 async def handle_identity(news: NewsApp, event: EventT[bytes], sweeps: Sweeps) -> None:
     """One stories-topic record: a stage of a page's identity, or a sweep marker.
 
-    The table writes the record causes are held back (`Staged`) until every output it
-    produced is acknowledged: the state never runs ahead of what was published, so if the
-    worker dies in between, the replayed record is decided again from the state before it
-    and publishes the same records.
+    The table writes the record causes are held back (`Staged`) and handed to the publisher,
+    which applies them only after every output was acknowledged: the state never runs ahead
+    of what was published, so if the worker dies in between, the replayed record is decided
+    again from the state before it and publishes the same records.
     """
     msg = event.message
     value = msg.value if isinstance(msg.value, bytes) else b""
     if is_sweep(value):
-        await publish_outputs(news, handle_sweep(news, sweeps, msg.partition, value))
+        # The sweep writes straight through: no output depends on what it deletes.
+        routed = handle_sweep(news, sweeps, msg.partition, value)
+        await news.publisher.publish(event, outputs_of(news, routed))
         return
-    staged = Staged(sweeps.store)
-    state = IdentityState(staged, news.options, sweeps.unreadable)
+    origin = story_origin(value)
+    decided: list[Staged] = []  # the writes of the attempt that succeeded, if one did
+
+    async def compute() -> list[Output]:
+        staged = Staged(sweeps.store)  # each attempt from the state before the record
+        state = IdentityState(staged, news.options, sweeps.unreadable)
+        outputs = outputs_of(news, identity_step(value, msg.partition, state))
+        decided[:] = [staged]
+        return outputs
+
+    # A record this code cannot read (MalformedRecord) is rejected at once, with the page's
+    # position when it names one: only this worker writes the stories topic, so it is a bug.
+    outputs = await route(news, "identify_stories", event, compute, origin,
+                          permanent=(MalformedRecord,))
+    writes = decided[0].commit if decided else None
+    await news.publisher.publish(event, outputs, origin, state_writes=writes)
+
+
+def story_origin(value: bytes) -> Origin | None:
+    """The page a stories-topic record came from (for a rejection of it), if it says."""
     try:
-        outputs = identity_step(value, msg.partition, state)
-    except MalformedRecord as exc:
-        # Only this worker writes the stories topic: a foreign record has no page to reject.
-        log.error("skipping a malformed stories record at %s:%s: %s", msg.tp, msg.offset, exc)
-        return
-    await publish_outputs(news, outputs, acknowledged=True)
-    staged.commit()
+        data = orjson.loads(value)
+        topic, partition, offset = str(data["origin"]).rsplit(":", 2)
+        article = data.get("article") or {}
+        return Origin(Source(topic, int(partition), int(offset)), b"",
+                      timestamp=data.get("ts"), page_id=article.get("page_id"),
+                      url=article.get("url"), kept=False)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _channel(news: NewsApp, kind: str) -> ChannelT[bytes]:
@@ -245,31 +269,15 @@ def _count(news: NewsApp, record: Routed) -> None:
                               offset=source.offset))
 
 
-async def publish_outputs(news: NewsApp, outputs: Sequence[Routed], *,
-                          acknowledged: bool = False) -> None:
-    """Send what one input event produced, in order: the one place the agents send.
-
-    `acknowledged`: return only once the broker has acknowledged every record.
-    """
-    pending = []
-    for record in outputs:
+def outputs_of(news: NewsApp, routed: Sequence[Routed]) -> list[Output]:
+    """The pure step's records as outputs for the publisher (counted as they are made)."""
+    outputs = []
+    for record in routed:
         _count(news, record)
-        headers = {SCHEMA_HEADER: record.schema.encode()} if record.schema else None
-        if record.kind == STORIES:
-            pending.append(await news.stories.send(key=record.key, value=record.value,
-                                                   headers=headers, partition=record.partition))
-            continue
-        histogram = news.metrics.publish_lag.labels(record.kind)
-        input_ts = record.ts
-
-        def delivered(_fut: Any, histogram: Any = histogram, input_ts: Any = input_ts) -> None:
-            if input_ts:
-                histogram.observe(max(0.0, time.time() - input_ts))
-
-        pending.append(await _channel(news, record.kind).send(
-            key=record.key, value=record.value, headers=headers, callback=delivered))
-    if acknowledged and pending:
-        await asyncio.gather(*pending)
+        kind = "story" if record.kind == STORIES else record.kind
+        outputs.append(Output(_channel(news, record.kind), record.key, record.value,
+                              record.schema, kind, record.partition))
+    return outputs
 
 
 def consumer_lag(news: NewsApp) -> Iterator[tuple[str, int, int]]:

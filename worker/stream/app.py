@@ -24,13 +24,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import ChannelT, TopicT
 
 from worker.kafka_client import client_options
 from worker.pipeline.options import PipelineOptions
 from worker.settings import Settings
-from worker.stream.consumer import InputTransport
+from worker.stream.consumer import InputConsumer
 from worker.stream.metrics import WorkerMetrics
+from worker.stream.publish import Publisher, TrackedTable
 from worker.stream.web import web_settings
 
 # Room for a record's envelope around the largest page (JSON escaping, metadata).
@@ -59,12 +61,19 @@ class NewsApp:
     identity: Any  # faust.Table[bytes, bytes]: worker/pipeline/state.py
     metrics: WorkerMetrics
     max_record_bytes: int
+    publisher: Publisher
     health: Health = field(default_factory=Health)
 
     @property
     def outputs(self) -> list[ChannelT[bytes]]:
         """Topics the worker only writes (declared at start-up)."""
         return [self.articles, self.rejected, self.duplicates]
+
+
+class InputTransport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport with the strict input consumer."""
+
+    Consumer = InputConsumer
 
 
 def max_record_bytes(settings: Settings) -> int:
@@ -131,8 +140,15 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         # loop never blocks for more than a second, so heartbeats are never late.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
+        # Every record is acknowledged by all in-sync replicas (worker/stream/publish.py waits
+        # for it); a request that takes longer than this fails and is sent again. Not
+        # idempotent: aiokafka keeps an idempotent partition's sequence after a refused batch
+        # (too large), so every later record there fails with OutOfOrderSequenceNumber.
         producer_acks=-1,
+        producer_request_timeout=settings.producer_timeout,
         producer_max_request_size=record_limit + _ENVELOPE,
+        # Changelog records count as outputs of the event that wrote them (publish.py).
+        Table=TrackedTable,
         # Back-pressure: with a backlog Faust would buffer 4096 pages per stream (~400 MB of
         # HTML); a few dozen keep the extraction process busy. A record larger than the fetch
         # size is still returned on its own (KIP-74), so the default fetch size stays.
@@ -175,6 +191,8 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         extra_topic_configs=topic_config(settings),  # its changelog topic
         help="URL, headline and body keys -> identity state (worker/pipeline/state.py)",
     )
+    metrics = WorkerMetrics()
+    rejected = output(settings.topic_rejected)
     return NewsApp(
         app=app,
         settings=settings,
@@ -182,9 +200,11 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         pages=pages,
         stories=stories,
         articles=output(settings.topic_articles),
-        rejected=output(settings.topic_rejected),
+        rejected=rejected,
         duplicates=output(settings.topic_duplicates),
         identity=identity,
-        metrics=WorkerMetrics(),
+        metrics=metrics,
         max_record_bytes=record_limit,
+        publisher=Publisher(app, rejected, metrics, record_limit,
+                            changelog=not in_memory_outputs),
     )

@@ -31,6 +31,7 @@ originals into duplicates of later pages):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -62,7 +63,10 @@ class InputConsumer(faust_aiokafka.Consumer):
         self._fetch_epoch: dict[TP, int] = {}
         self._message_epoch: WeakKeyDictionary[Message, int] = WeakKeyDictionary()
         self._admitted: WeakSet[Message] = WeakSet()
+        self._done: WeakSet[Message] = WeakSet()  # admitted, and every output acknowledged
         self._holes: dict[TP, dict[int, int]] = {}  # offsets found empty: start -> end
+        self._rereads: dict[TP, int] = {}  # partitions to read again from an offset let go
+        self._live = False  # joined a group: every input record must come from Kafka
         self._read_offset = _ReadOffsets(self._is_input)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
@@ -75,6 +79,7 @@ class InputConsumer(faust_aiokafka.Consumer):
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         # Nothing is processed until perform_seek has placed the partition.
+        self._live = True
         self._inputs = {tp for tp in assigned if self._is_input(tp.topic)}
         self.positions.forget()
         await super().on_partitions_assigned(assigned, generation_id)
@@ -132,14 +137,21 @@ class InputConsumer(faust_aiokafka.Consumer):
     async def admit(self, message: Message) -> bool:
         """Whether the agent may process `message` now (False: drop it, unbooked)."""
         tp = message.tp
-        if tp not in self._inputs:  # not fetched by us (in-memory channels in tests)
+        epoch = self._message_epoch.get(message)
+        if epoch is None and not self._live:  # not from Kafka (in-memory channels in tests)
             self._admitted.add(message)
             return True
-        if self._message_epoch.get(message) != self._epoch[tp]:
+        if tp not in self._inputs or epoch is None:
+            # Revoked since it was fetched (a batch survives Faust's buffer clearing), or
+            # fetched before the partition was placed: its next owner reads it from there.
+            log.debug("dropping %s:%s@%s: the partition is not placed here", tp.topic,
+                      tp.partition, message.offset)
+            return False
+        if epoch != self._epoch[tp]:
             # Collected before the partition's latest seek, which re-reads from there.
             log.debug("dropping %s:%s@%s: fetched before the partition's latest seek",
                       tp.topic, tp.partition, message.offset)
-            return False  # fetched before the partition's latest seek
+            return False
         step = self.positions.check(tp, message.offset)
         if step.verdict is Verdict.REWIND:
             assert step.rewind_to is not None  # noqa: S101 - REWIND always carries it
@@ -166,23 +178,62 @@ class InputConsumer(faust_aiokafka.Consumer):
         self._admitted.add(message)
         return True
 
+    def mark_done(self, message: Message) -> None:
+        """Every record produced for `message` was acknowledged: its offset may be committed."""
+        if message in self._admitted:
+            self._done.add(message)
+
     def ack(self, message: Message) -> bool:
-        """Book an admitted message as done; any other input message is let go unbooked."""
-        if self._is_input(message.topic) and message not in self._admitted:
+        """Book a done message; any other input message is let go unbooked.
+
+        Faust acks a message when the stream moves past it, whatever happened to its outputs
+        (an agent that raised, a batch cut short): only `mark_done` (worker/stream/publish.py,
+        after the broker acknowledged every output) lets an input offset be committed.
+        """
+        if self._is_input(message.topic) and message not in self._done:
+            if message in self._admitted and not message.acked:
+                self._reread(message)
             message.acked = True
             self._unacked_messages.discard(message)
             return False
         return bool(super().ack(message))
+
+    def _reread(self, message: Message) -> None:
+        """An admitted message was let go without its outputs: read its partition again from it."""
+        tp = message.tp
+        if tp not in self._inputs or self._message_epoch.get(message) != self._epoch[tp]:
+            return  # revoked or sought meanwhile: whoever places it next starts it afresh
+        log.warning("input %s:%s@%s was let go before its outputs were acknowledged; reading "
+                    "it again", tp.topic, tp.partition, message.offset, extra=fields(
+                        "input.reread", topic=tp.topic, partition=tp.partition,
+                        offset=message.offset))
+        pending = self._rereads.get(tp)
+        self._rereads[tp] = message.offset if pending is None else min(pending, message.offset)
+        if pending is None:
+            asyncio.ensure_future(self._seek_back(tp))
+
+    async def _seek_back(self, tp: TP) -> None:
+        offset = self._rereads.pop(tp, None)
+        if offset is None or tp not in self._inputs:
+            return
+        self.rewinds += 1
+        try:
+            await self.seek(tp, offset)
+        except IllegalStateError:
+            return  # revoked meanwhile
+        self.positions.start_at(tp, offset)
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         if not self._is_input(tp.topic):  # input holes are checked by admit(), not assumed
             await super()._add_gap(tp, offset_from, offset_to)
 
     def _new_offset(self, tp: TP) -> int | None:
-        committed = self._committed_offset[tp]
-        if tp not in self._inputs or committed is None:
+        if not self._is_input(tp.topic):
             result: int | None = super()._new_offset(tp)
             return result
+        committed = self._committed_offset[tp]
+        if tp not in self._inputs or committed is None:
+            return None  # not placed here (yet): nothing of it was processed in order
         done = set(self._acked[tp])
         holes = self._holes.get(tp, {})
         offset = committed
@@ -247,12 +298,6 @@ class _ReadOffsets(defaultdict[TP, int | None]):
 
     def __setitem__(self, tp: TP, offset: int | None) -> None:
         super().__setitem__(tp, None if self._is_input(tp.topic) else offset)
-
-
-class InputTransport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport with the strict input consumer."""
-
-    Consumer = InputConsumer
 
 
 def input_consumer(consumer: ConsumerT) -> InputConsumer | None:

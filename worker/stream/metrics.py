@@ -38,6 +38,11 @@ _LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30
 LagSource = Callable[[], Iterable[tuple[str, int, int]]]  # -> (topic, partition, lag)
 PidSource = Callable[[], Iterable[int]]  # -> pids of the extraction processes
 
+# Label values created at zero, so an alert on the first occurrence has a series to watch.
+OUTPUT_KINDS = ("story", "article", "duplicate", "rejection", "changelog")
+SEND_CAUSES = ("retriable", "timeout", "too_large", "unauthorized", "refused")
+RESTART_CAUSES = ("timeout", "died", "recycled")
+
 
 class _ConsumerLag(Collector):
     """`news_consumer_lag` per partition, read from the consumer at scrape time."""
@@ -152,12 +157,34 @@ class WorkerMetrics:
         )
         self.extract_restarts = Counter(
             "news_extract_process_restarts",
-            "Extraction processes replaced, by cause (timeout, died).",
+            "Extraction processes replaced, by cause (timeout, died, recycled).",
             ["cause"],
             registry=r,
         )
-        for cause in ("timeout", "died"):
+        for cause in RESTART_CAUSES:
             self.extract_restarts.labels(cause)  # zeros: increase() misses a series born at 1
+        self.send_failures = Counter(
+            "news_send_failures",
+            "Records the broker did not acknowledge, by output and cause (each is sent again, "
+            "or replaced by a rejection when refused for good).",
+            ["output", "cause"],
+            registry=r,
+        )
+        for kind in OUTPUT_KINDS:
+            for cause in SEND_CAUSES:
+                self.send_failures.labels(kind, cause)
+        self.agent_errors = Counter(
+            "news_agent_errors",
+            "Routing attempts that raised, by agent (each is tried again, then rejected).",
+            ["agent"],
+            registry=r,
+        )
+        self.poison = Counter(
+            "news_poison_records",
+            "Records that failed every routing attempt and became internal_error rejections.",
+            ["agent"],
+            registry=r,
+        )
         self.expired = Counter(
             "news_dedupe_expired_keys",
             "Identity state keys removed by the expiry sweep (URL, headline and body keys).",
@@ -212,6 +239,11 @@ class WorkerMetrics:
             self.key_mismatches.labels("missing").inc()
         elif key != url.encode("utf-8", "surrogatepass"):
             self.key_mismatches.labels("different").inc()
+
+    def add_agent(self, name: str) -> None:
+        """Create the per-agent series of `name` at zero."""
+        self.agent_errors.labels(name)
+        self.poison.labels(name)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -1,0 +1,158 @@
+"""Nothing lost between the worker and the broker: refused outputs, outages, poison records.
+
+Each test injects the fault into the real broker (a topic whose record limit is lowered while
+the worker runs, the broker stopped for longer than the producer's request timeout, a table
+value the dedupe stage cannot read) and accounts for every input record afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from tests.factories import article_html, message
+from tests.integration.test_worker import accounted, story
+from tests.integration.workers import Cluster, worker_cluster  # noqa: F401 - the fixture
+from worker.pipeline import process_page
+from worker.pipeline.route import route_result
+from worker.pipeline.types import Article
+from worker.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+LONG = [("The harbour wall repairs were discussed again on Thursday, when engineers presented a "
+         f"revised plan, section {i}, to the council and to residents of the old town.") * 3
+        for i in range(120)]
+
+
+async def alter_topic(bootstrap: str, topic: str, configs: dict[str, str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs)])
+    finally:
+        await admin.close()
+
+
+async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+
+
+async def committed_until(cluster: Cluster, expected: dict[int, int],
+                          timeout: float = 30.0) -> dict[int, int]:
+    """The group's committed pages-topic offsets, polled until they are `expected`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        offsets = await committed(cluster.bootstrap, cluster.app_id, cluster.topics["pages"])
+        if offsets == expected or asyncio.get_running_loop().time() > deadline:
+            return offsets
+        await asyncio.sleep(0.2)
+
+
+async def test_an_output_the_broker_refuses_becomes_a_rejection_and_its_offset_waits(
+    worker_cluster: Any,  # noqa: F811
+) -> None:
+    cluster: Cluster = worker_cluster(partitions=1)
+    worker = cluster.start_worker()
+    # Someone lowers the articles topic's record limit while the worker runs.
+    await alter_topic(cluster.bootstrap, cluster.topics["articles"],
+                      {"max.message.bytes": "20000"})
+    big = message(page_id="big", url="https://www.gazette.example/news/2025/03/04/long-read",
+                  html=article_html(headline="The long read on the harbour wall", paragraphs=LONG))
+    await cluster.send_pages([(b"k", story(1)), (b"k", big), (b"k", story(2))])
+    got = await cluster.collect(lambda g: {"s1", "s2", "big"} <= accounted(g))
+    assert {a["page_id"] for a in got["articles"]} == {"s1", "s2"}
+    [rejection] = got["rejected"]
+    assert rejection["reason"] == "too_large" and rejection["page_id"] == "big"
+    assert "the broker refused the article record" in rejection["detail"]
+    # The dedupe stage has no page at hand: redrive fetches it from the page's position.
+    assert rejection["original"] is None and rejection["original_omitted"] == "not_kept"
+    assert {k: rejection["source"][k] for k in ("topic", "partition", "offset")} == {
+        "topic": cluster.topics["pages"], "partition": 0, "offset": 1}
+    assert worker.metric('news_send_failures_total{cause="too_large",output="article"}') == 1
+    # Every offset is committed, the refused one included (its rejection is in the topic).
+    assert await committed_until(cluster, {0: 3}) == {0: 3}
+    assert worker.alive()
+
+
+async def test_a_broker_outage_longer_than_the_request_timeout_loses_nothing(
+    worker_cluster: Any, kafka_broker: Any,  # noqa: F811
+) -> None:
+    cluster: Cluster = worker_cluster(extra_env={"NEWS_PRODUCER_TIMEOUT": "2"})
+    worker = cluster.start_worker()
+    await cluster.send_pages([(None, story(i)) for i in range(80)])
+    await cluster.collect(lambda g: len(g["articles"]) >= 1)
+    kafka_broker.stop()  # for four request timeouts, while pages are being routed
+    try:
+        await asyncio.sleep(8)
+        assert worker.alive(), worker.log()[-3000:]
+    finally:
+        kafka_broker.start()
+    ids = {f"s{i}" for i in range(80)}
+    got = await cluster.collect(lambda g: accounted(g) >= ids, timeout=120)
+    assert accounted(got) == ids
+    seen: dict[tuple[str, int], dict[str, Any]] = {}
+    for article in got["articles"]:  # repeats only as identical re-deliveries
+        assert seen.setdefault((article["id"], article["version"]), article) == article
+    assert len(seen) == 80 and not got["rejected"] and not got["duplicates"]
+    assert worker.alive()
+    # Sends did fail (their requests expired while the broker was away) and went again.
+    assert worker.metric("news_send_failures_total") > 0
+
+
+async def test_a_poison_record_becomes_one_rejection_and_the_partition_moves_on(
+    worker_cluster: Any,  # noqa: F811
+) -> None:
+    cluster: Cluster = worker_cluster(partitions=1)
+    stories = f"{cluster.app_id}-stories"
+    pages = cluster.topics["pages"]
+    # A stories record as the extract stage writes it, for the page at pages 0@7, with a fetch
+    # time no clock can hold (the identity stage raises on it, every time), and a record
+    # that is not a stories record at all.
+    page = process_page(message(page_id="poison"), received_at=datetime.now(UTC),
+                        options=Settings().pipeline_options())
+    assert isinstance(page, Article)
+    [routed] = route_result(page, f"{pages}:0:7", 1.7e9, None, 10_000_000)
+    record = orjson.loads(routed.value)
+    record["fp"]["f"] = 2**70
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(stories, 1, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=cluster.bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(stories, orjson.dumps(record), key=routed.key)
+        await producer.send_and_wait(stories, b'{"not": "a stories record"}', key=b"x")
+    finally:
+        await producer.stop()
+    worker = cluster.start_worker()
+    await cluster.send_pages([(b"k", story(1))])  # the partition moves on after both
+    got = await cluster.collect(lambda g: len(g["rejected"]) >= 2 and "s1" in accounted(g))
+    poison, foreign = got["rejected"]
+    assert poison["reason"] == "internal_error" and poison["page_id"] == "poison"
+    assert poison["detail"].startswith("identify_stories failed 3 times: error:")
+    assert poison["source"]["topic"] == pages and poison["source"]["offset"] == 7
+    assert poison["original"] is None and poison["original_omitted"] == "not_kept"
+    assert foreign["reason"] == "internal_error"
+    assert foreign["detail"].startswith("identify_stories failed once: MalformedRecord")
+    assert foreign["source"]["topic"] == stories and foreign["source"]["offset"] == 1
+    assert orjson.loads(foreign["original"]) == {"not": "a stories record"}
+    assert [a["page_id"] for a in got["articles"]] == ["s1"]
+    assert worker.metric('news_agent_errors_total{agent="identify_stories"}') == 4
+    assert worker.metric('news_poison_records_total{agent="identify_stories"}') == 2
+    assert worker.alive()
