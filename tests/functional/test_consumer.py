@@ -24,7 +24,8 @@ def consumer(tmp_path: Path) -> Iterator[InputConsumer]:
     news = create_app(Settings(store="memory", data_dir=str(tmp_path), web_port=0))
     consumer = news.app.consumer
     assert isinstance(consumer, InputConsumer)
-    news.app.topics.acking_topics.add(PAGES.topic)  # as when an agent subscribes to it
+    consumer._input_topics = frozenset({PAGES.topic})  # as when an agent consumes it
+    news.app.topics.acking_topics.add(PAGES.topic)  # as when its stream subscribes
     # As perform_seek leaves a never-committed partition: placed at 0, in epoch 1.
     consumer._live = True
     consumer._inputs = {PAGES}

@@ -9,8 +9,8 @@ carry on.
 When the alarm finds the loop inside its selector's `select()`, no code was blocking it: the
 loop was waiting for I/O and the process did not get a CPU in time (a starved or throttled
 machine). That is logged as `loop.starved`, not as "Blocking detected", so the blocking
-warning keeps meaning "our code held the loop"; its stack shows the innermost frames, the
-ones that say where.
+warning keeps meaning "our code held the loop"; its stack lists the innermost frames first,
+the ones that say where.
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ class BlockingReporter(BlockingDetector):
                              "no CPU (a busy machine), nothing blocked it", self.timeout,
                              extra=fields("loop.starved"))
         else:
-            stack = "".join(traceback.format_stack(frame)[-_FRAMES:])
-            self.log.warning("Blocking detected (timeout=%r) %s", self.timeout, stack)
+            # Innermost frame first: the log line cap cuts the end, never where it blocked.
+            stack = "".join(reversed(traceback.format_stack(frame)[-_FRAMES:]))
+            self.log.warning("Blocking detected (timeout=%r), innermost frame first: %s",
+                             self.timeout, stack)
         self._reset_signal()
 
 

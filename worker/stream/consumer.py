@@ -67,13 +67,31 @@ class InputConsumer(faust_aiokafka.Consumer):
         self._holes: dict[TP, dict[int, int]] = {}  # offsets found empty: start -> end
         self._rereads: dict[TP, int] = {}  # partitions to read again from an offset let go
         self._live = False  # joined a group: every input record must come from Kafka
+        self._input_topics: frozenset[str] | None = None
         self._read_offset = _ReadOffsets(self._is_input)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _InputConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def _is_input(self, topic: str) -> bool:
-        return bool(self.app.topics.acks_enabled_for(topic))
+        return topic in self.input_topics()
+
+    def input_topics(self) -> frozenset[str]:
+        """The topics the app's agents consume (known once the agents are declared).
+
+        Not Faust's acking-topics set: that fills in while the conductor subscribes, so an
+        assignment can arrive before an agent's topic is in it, and that partition would
+        never be placed (a worker that started while one agent still declared its outputs
+        processed nothing).
+        """
+        if self._input_topics is None:
+            topics = frozenset(
+                topic for agent in self.app.agents.values()
+                for topic in getattr(agent.channel, "topics", ()) if isinstance(topic, str))
+            if not topics:
+                return topics  # no agents yet: ask again later
+            self._input_topics = topics
+        return self._input_topics
 
     # --- where partitions start -----------------------------------------------------------
 
