@@ -3,16 +3,18 @@ loop held by code from a process starved of CPU."""
 
 from __future__ import annotations
 
+import logging
 import selectors
 import signal
 import socket
 import sys
 import threading
 import time
+from types import FrameType
 
 import pytest
 
-from worker.stream.blocking import BlockingReporter, ReportingWorker, starved
+from worker.stream.blocking import BlockingReporter, ReportingWorker, starved, stopping
 
 
 def test_an_alarm_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
@@ -62,3 +64,23 @@ def test_an_alarm_in_an_idle_select_is_reported_as_starvation(
     assert "event loop starved for 1.0 s" in caplog.text
     assert "Blocking detected" not in caplog.text
     assert not starved(sys._getframe())
+
+
+def test_an_alarm_during_the_shutdown_is_not_a_blocking_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def _stop_consumer() -> FrameType:  # named like Faust's shutdown step
+        frame = sys._getframe()
+        assert stopping(frame)
+        return frame
+
+    caplog.set_level(logging.INFO)
+    previous = signal.getsignal(signal.SIGALRM)
+    detector = BlockingReporter(timeout=1.0)
+    try:
+        detector._on_alarm(signal.SIGALRM, _stop_consumer())
+    finally:
+        detector._clear_signal()
+        signal.signal(signal.SIGALRM, previous)
+    assert "while the worker stops" in caplog.text and "Blocking detected" not in caplog.text
+    assert not stopping(sys._getframe())

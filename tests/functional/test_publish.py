@@ -21,6 +21,7 @@ from faust.types.tuples import ConsumerMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from worker.stream import publish
 from worker.stream.metrics import WorkerMetrics
 from worker.stream.publish import (
     BOUNDED_REJECTION_BYTES,
@@ -215,9 +216,15 @@ async def test_a_broken_producer_raises_and_marks_nothing_done(topics: dict[str,
             done.append(message)
 
     publisher, _producer, _ = make(lambda *_: kafka_errors.ProducerFenced(), topics)
-    with pytest.raises(ProducerBroken):
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(ProducerBroken):
+        patch.setattr(publish, "input_consumer", lambda _consumer: Consumer())
         await publisher.publish(event(0), [article(topics, "k", "v")])  # type: ignore[arg-type]
     assert not done
+    ok, _producer, _ = make(lambda *_: None, topics)
+    with pytest.MonkeyPatch.context() as patch:  # the same consumer sees a success
+        patch.setattr(publish, "input_consumer", lambda _consumer: Consumer())
+        await ok.publish(event(0), [article(topics, "k", "v")])  # type: ignore[arg-type]
+    assert len(done) == 1
 
 
 @pytest.mark.parametrize(("error", "cause"), [
@@ -304,3 +311,41 @@ def test_rejections_of_refused_outputs_match_the_schema() -> None:
     assert record["original_bytes"] is None and record["headers"] is None
     assert record["source"] == {"topic": "pages", "partition": 2, "offset": 9,
                                 "timestamp": 1_700_000_000_000}
+
+
+async def test_state_writes_go_after_the_outputs_and_their_changelog_is_awaited(
+    topics: dict[str, Any],
+) -> None:
+    """The state never runs ahead of published outputs, and the offset waits for both."""
+    from faust.types.tuples import FutureMessage, PendingMessage
+
+    done: list[Any] = []
+
+    class Consumer:
+        def mark_done(self, message: Any) -> None:
+            done.append(message)
+
+    publisher, producer, _ = make(lambda *_: None, topics)
+    changelog = FutureMessage(PendingMessage(topics["stories"], b"u:1", b"state", 0, None,
+                                             None, None, None, None, None))
+    seen: list[int] = []
+
+    def state_writes() -> None:
+        seen.append(len(producer.acked))  # outputs acknowledged by now
+        collecting = publish._COLLECTING.get()
+        assert collecting is not None
+        collecting.append(changelog)  # as TrackedTable.send_changelog does
+
+    async def broker_acks_changelog_later() -> None:
+        await asyncio.sleep(0.05)
+        assert not done  # not done while its changelog record is unacknowledged
+        changelog.set_result(None)
+
+    acking = asyncio.ensure_future(broker_acks_changelog_later())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(publisher, "_changelog", True)
+        patch.setattr(publish, "input_consumer", lambda _consumer: Consumer())
+        await publisher.publish(event(0), [article(topics, "k", "v")],  # type: ignore[arg-type]
+                                state_writes=state_writes)
+    await acking
+    assert seen == [1] and len(done) == 1
