@@ -12,9 +12,12 @@ making a set of metrics move:
        the page becomes a `timeout` rejection and the partition moves on
     C  an extraction process killed while idle and its replacement killed while it starts:
        the page that met both becomes an `internal_error` rejection
+    D  a foreign record on the internal stories topic (an agent error) and an output record
+       the broker refuses for good (the page is rejected as `too_large` instead)
+    E  the broker frozen for a few seconds while the worker sends (retried until it answers)
 
 and the alerts those events should raise do (key mismatch, timeout, internal_error, process
-deaths, and last, with the worker stopped, NewsWorkerDown).
+deaths, agent errors, refused and failing sends, and last, with the worker stopped, NewsWorkerDown).
 
 A frozen process stands in for a poison page: it stalls the partition exactly as long as we
 want and costs no CPU on a shared 2-core machine. Then every metric and label the rules and
@@ -36,6 +39,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from tests.factories import article_html, message
 from tests.integration.prometheus import DEPLOY, RULES, PrometheusServer, scaled_rules
@@ -51,8 +57,8 @@ PAGE_TIMEOUT = 25.0  # the stall lasts this long: pending ~12 s and firing ~18 s
 # Metrics posted on the board by the helpers adding them, not exported on main yet: the rules
 # and the dashboard use them; this test checks them as soon as they are exported.
 NOT_YET_EXPORTED = {
-    "news_ready", "news_partition_stalled", "news_send_failures_total",
-    "news_agent_errors_total", "news_input_skipped_offsets_total", "news_broker_reachable",
+    "news_ready", "news_partition_stalled", "news_input_skipped_offsets_total",
+    "news_broker_reachable",
 }
 # Exported, used, and not made to move here, each with why.
 STEADY: dict[str, str] = {}
@@ -68,6 +74,7 @@ class Monitored:
     worker: WorkerProcess
     prometheus: PrometheusServer
     started: float
+    broker_pid: int
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +86,8 @@ def monitored(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     """
     root = tmp_path_factory.mktemp("monitoring")
     cluster = Cluster(kafka_broker.bootstrap, root / "cluster", partitions=1, extra_env={
-        "NEWS_PAGE_TIMEOUT": str(PAGE_TIMEOUT), "NEWS_DEDUPE_SWEEP_INTERVAL": "2"})
+        "NEWS_PAGE_TIMEOUT": str(PAGE_TIMEOUT), "NEWS_DEDUPE_SWEEP_INTERVAL": "2",
+        "NEWS_PRODUCER_TIMEOUT": "3"})
     cluster.root.mkdir()
     port = free_port()
     prometheus = PrometheusServer(root / "prometheus", targets=[f"127.0.0.1:{port}"],
@@ -93,7 +101,8 @@ def monitored(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> It
         cluster.workers.append(worker)
         worker.start()
         worker.wait_ready()
-        yield Monitored(cluster, worker, prometheus, started)
+        assert kafka_broker.pid is not None
+        yield Monitored(cluster, worker, prometheus, started, kafka_broker.pid)
     finally:
         cluster.stop_all()
         prometheus.stop()
@@ -193,6 +202,8 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
     await stream_a_bit_of_everything(cluster, prometheus)
     pending_after = await stall_a_partition_until_the_time_limit(cluster, worker, prometheus)
     await kill_the_extraction_process_twice(cluster, worker, prometheus)
+    await break_an_agent_and_refuse_a_record(cluster, prometheus)
+    await freeze_the_broker_while_an_article_is_sent(monitored, cluster, worker, prometheus)
     await asyncio.sleep(2.5)  # two more scrapes, so the last counts are in Prometheus
     loaded = prometheus.rules_loaded()
     check_the_rules(loaded)
@@ -291,6 +302,70 @@ async def kill_the_extraction_process_twice(
         a for a in alert(prometheus, "NewsExtractionProcessRestarting", "firing")
         if a["labels"]["cause"] == "died"], timeout=10)
     assert died[0]["annotations"]["summary"].endswith("extraction processes restarted (died)")
+
+
+async def break_an_agent_and_refuse_a_record(
+    cluster: Cluster, prometheus: PrometheusServer,
+) -> None:
+    """D: a record on the internal stories topic that no worker wrote (the identity agent
+    cannot read it: an agent error, then an `internal_error` rejection), and a duplicate record
+    the broker refuses for good (the duplicates topic's limit lowered under the worker: the
+    page is rejected as `too_large` instead)."""
+    producer = AIOKafkaProducer(bootstrap_servers=cluster.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(f"{cluster.app_id}-stories", b"no worker wrote this",
+                                     key=b"foreign", partition=0)
+    finally:
+        await producer.stop()
+    errors = prometheus.wait_for("NewsAgentErrors firing", lambda: alert(
+        prometheus, "NewsAgentErrors", "firing"), timeout=15)
+    assert {a["labels"]["agent"] for a in errors} == {"identify_stories"}
+
+    await set_topic_config(cluster, cluster.topics["duplicates"], {"max.message.bytes": "100"})
+    again = message(page_id="d1",
+                    url="https://m.harbourgazette.example/news/2025/03/04/council-budget?ref=d")
+    await cluster.send_pages([keyed(again)])
+    got = await cluster.collect(lambda g: "d1" in {r.get("page_id") for r in g["rejected"]})
+    [refused] = [r for r in got["rejected"] if r.get("page_id") == "d1"]
+    assert refused["reason"] == "too_large", refused["detail"]
+    refusals = prometheus.wait_for("NewsSendRefused firing", lambda: alert(
+        prometheus, "NewsSendRefused", "firing"), timeout=15)
+    assert {(a["labels"]["output"], a["labels"]["cause"]) for a in refusals} == {
+        ("duplicate", "too_large")}
+
+
+async def freeze_the_broker_while_an_article_is_sent(
+    monitored: Monitored, cluster: Cluster, worker: WorkerProcess,
+    prometheus: PrometheusServer,
+) -> None:
+    """E: the broker stops answering (SIGSTOP, a few seconds, under the 10 s session timeout)
+    while the worker sends a story's records: each send times out (NEWS_PRODUCER_TIMEOUT, 3 s
+    here) and is sent again until the broker answers; then the article comes out."""
+    frozen = the_extraction_pid(worker)
+    os.kill(frozen, signal.SIGSTOP)  # holds the page until the broker is frozen
+    await cluster.send_pages([keyed(story(50, page_id="e50"))])
+    await asyncio.sleep(1.0)  # the worker has taken it (it waits on the frozen process)
+    broker = monitored.broker_pid
+    os.kill(broker, signal.SIGSTOP)
+    try:
+        os.kill(frozen, signal.SIGCONT)
+        failing = prometheus.wait_for("NewsSendFailing pending", lambda: alert(
+            prometheus, "NewsSendFailing", "pending"), timeout=8)
+        assert {a["labels"]["cause"] for a in failing} <= {"retriable", "timeout"}
+    finally:
+        os.kill(broker, signal.SIGCONT)
+    await cluster.collect(lambda g: "e50" in {a["page_id"] for a in g["articles"]})
+
+
+async def set_topic_config(cluster: Cluster, topic: str, configs: dict[str, str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    await admin.start()
+    try:
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic,
+                                                  configs=configs)])
+    finally:
+        await admin.close()
 
 
 def check_the_rules(loaded: list[dict[str, Any]]) -> None:
