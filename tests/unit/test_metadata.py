@@ -8,6 +8,7 @@ import lxml.html
 import pytest
 
 from worker.pipeline.byline import find_byline
+from worker.pipeline.marks import PageMarks
 from worker.pipeline.metadata import choose_headline, read_metadata
 
 FETCHED = datetime(2025, 6, 1, tzinfo=UTC)
@@ -72,12 +73,12 @@ def _tree(body: str, head: str = "") -> lxml.html.HtmlElement:
 )
 def test_find_byline(body: str, expected: str | None) -> None:
     tree = _tree(body)
-    assert find_byline(tree, next(tree.iter("h1"), None), {}) == expected
+    assert find_byline(PageMarks(tree), next(tree.iter("h1"), None), {}) == expected
 
 
 def test_twitter_written_by_label_names_the_author() -> None:
     meta = {"twitter:label1": "Written by", "twitter:data1": "Jayesh Shinde"}
-    assert find_byline(_tree("<p>Text</p>"), None, meta) == "Jayesh Shinde"
+    assert find_byline(PageMarks(_tree("<p>Text</p>")), None, meta) == "Jayesh Shinde"
 
 
 def test_an_organisation_author_gives_way_to_the_person_in_the_byline() -> None:

@@ -11,27 +11,17 @@ related-story cards, sidebars and footers are not bylines of this story.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 
-from lxml import etree
 from lxml.html import HtmlElement
 
+from worker.pipeline.marks import PageMarks
 from worker.pipeline.published import headline_block
 
-_LOWER = ("translate(concat(@class, ' ', @id), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
-          "'abcdefghijklmnopqrstuvwxyz')")
-_SPECIFIC = etree.XPath(
-    "(//*[@rel='author'] | //*[@itemprop='author']//*[@itemprop='name']"
-    " | //*[@itemprop='author'][not(.//*[@itemprop='name'])]"
-    f" | //*[contains({_LOWER}, 'author-name') or contains({_LOWER}, 'authorname')"
-    f" or contains({_LOWER}, 'author_name') or contains({_LOWER}, 'byline__name')])"
-    "[position() <= 8]"
-)
-_GENERIC = etree.XPath(
-    f"(//*[contains({_LOWER}, 'byline') or contains({_LOWER}, 'author')"
-    f" or contains({_LOWER}, 'writer') or contains({_LOWER}, 'posted-by')"
-    f" or contains({_LOWER}, 'submitted-by')])[position() <= 16]"
-)
+_SPECIFIC_CLASS = re.compile(r"author[-_]?name|byline__name")
+_GENERIC_CLASS = re.compile(r"byline|author|writer|posted-by|submitted-by")
 # Not this story's byline: comments, other stories, page furniture.
 _ELSEWHERE = re.compile(
     r"comment|related|sidebar|footer|widget|recommend|popular|newsletter|share|social|"
@@ -79,13 +69,23 @@ def _text(el: HtmlElement) -> str:
     return " ".join(" ".join(el.itertext()).split())
 
 
-def _in_markup(tree: HtmlElement, xpath: etree.XPath) -> str | None:
-    for el in xpath(tree):
-        if isinstance(el, HtmlElement) and not _outside_story(el):
+def _first_names(elements: Iterable[HtmlElement]) -> str | None:
+    for el in elements:
+        if not _outside_story(el):
             names = _names_text(_text(el))
             if names:
                 return names
     return None
+
+
+def _by_properties(marks: PageMarks) -> Iterator[HtmlElement]:
+    """rel=author links, and itemprop=author elements (their itemprop=name when they have one)."""
+    for el in marks.properties():
+        if el.get("rel") == "author":
+            yield el
+        elif el.get("itemprop") == "author":
+            named = [n for n in el.iter() if n.get("itemprop") == "name"]
+            yield from named or [el]
 
 
 def _beside_headline(h1: HtmlElement | None) -> str | None:
@@ -106,13 +106,14 @@ def _beside_headline(h1: HtmlElement | None) -> str | None:
     return None
 
 
-def find_byline(tree: HtmlElement, h1: HtmlElement | None, meta: dict[str, str]) -> str | None:
+def find_byline(marks: PageMarks, h1: HtmlElement | None, meta: dict[str, str]) -> str | None:
     """The visible byline's names (one string, as shown), or None."""
-    found = _in_markup(tree, _SPECIFIC)
+    found = (_first_names(itertools.islice(_by_properties(marks), 8))
+             or _first_names(marks.classed(_SPECIFIC_CLASS, 8)))
     if found is None:
         # Yoast's reading-time card: twitter:label1 "Written by", twitter:data1 the name
         for k in "12":
             if meta.get(f"twitter:label{k}", "").lower() in ("written by", "author", "by"):
                 found = _names_text(meta.get(f"twitter:data{k}", ""))
                 break
-    return found or _beside_headline(h1) or _in_markup(tree, _GENERIC)
+    return found or _beside_headline(h1) or _first_names(marks.classed(_GENERIC_CLASS, 16))

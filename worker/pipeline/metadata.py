@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml.html import HtmlElement
 
 from worker.pipeline.byline import find_byline
+from worker.pipeline.marks import PageMarks
 from worker.pipeline.published import find_shown, parse_declared
 
 __all__ = ["PageMetadata", "parse_declared", "read_metadata"]
@@ -232,7 +233,7 @@ def _is_site(name: str, site: list[str]) -> bool:
     return len(key) >= 3 and any(key in "".join(_words(s)) for s in site if s)
 
 
-def _authors(tree: HtmlElement, art: dict[str, Any], every: dict[str, list[str]],
+def _authors(marks: PageMarks, art: dict[str, Any], every: dict[str, list[str]],
              site: list[str], h1: HtmlElement | None, meta: dict[str, str]) -> list[str]:
     """The declared authors; the visible byline when there are none, or when the declared ones
     are only organisations (the site itself, a brand) and the byline names someone."""
@@ -244,7 +245,7 @@ def _authors(tree: HtmlElement, art: dict[str, Any], every: dict[str, list[str]]
     authors = [a for a in authors if not _URLISH.search(a)]
     orgs = _organisations(value)
     if not authors or all(a in orgs or _is_site(a, site) for a in authors):
-        shown = find_byline(tree, h1, meta)
+        shown = find_byline(marks, h1, meta)
         # replacing a declared organisation needs a byline that is not the site again
         if shown and not (authors and _is_site(shown, site)):
             return [shown]
@@ -280,7 +281,8 @@ def read_metadata(tree: HtmlElement, url: str, not_after: datetime) -> PageMetad
         "application-name")
 
     host = (urlsplit(url).hostname or "").removeprefix("www.")
-    md.authors = _authors(tree, art, every, [*names, md.site_name or "", host], h1_el, meta)
+    marks = PageMarks(tree)  # one pass over marked elements, made only if a lookup needs it
+    md.authors = _authors(marks, art, every, [*names, md.site_name or "", host], h1_el, meta)
 
     time_pub, time_mod = _time_elements(tree)
     md.language_hint = _language_hint(tree, meta, art)
@@ -296,7 +298,7 @@ def read_metadata(tree: HtmlElement, url: str, not_after: datetime) -> PageMetad
         + [(time_mod, "time")]
     )
     if md.published_at is None:
-        shown = find_shown(tree, h1_el, not_after, month_first=_month_first(md.language_hint))
+        shown = find_shown(marks, h1_el, not_after, month_first=_month_first(md.language_hint))
         md.published_at, md.date_source = shown.published, shown.source
         md.modified_at = md.modified_at or shown.modified
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dateutil import parser as date_parser
-from lxml import etree
 from lxml.html import HtmlElement
 
 from worker.pipeline.dates import ParsedDate, find_dateline, parse_date
+from worker.pipeline.marks import PageMarks
 
 # Zone abbreviations seen in datelines and meta tags, as UTC offsets in hours.
 _ZONES = {
@@ -68,19 +68,9 @@ def parse_declared(text: str) -> datetime | None:
         return None
     return value  # in the offset the page wrote: the same instant, the page's own day
 
-_LOWER = "translate(concat(@class, ' ', @id), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', " \
-         "'abcdefghijklmnopqrstuvwxyz')"
-# Visible date lines: elements whose class or id (any case) names a date or a byline.
-_DATELINE_XPATH = etree.XPath(
-    f"(//*[contains({_LOWER}, 'date') or contains({_LOWER}, 'time') "
-    f"or contains({_LOWER}, 'byline') or contains({_LOWER}, 'publish') "
-    f"or contains({_LOWER}, 'posted') or contains({_LOWER}, 'updated')]"
-    ")[position() <= 24]"
-)
-_MICRODATA_XPATH = etree.XPath(
-    "(//*[@itemprop='datePublished' or @itemprop='dateCreated' or @itemprop='dateModified'"
-    " or @property='datePublished'])[position() <= 6]"
-)
+# Visible date lines: elements whose class or id names a date or a byline.
+_DATELINE_CLASS = re.compile(r"date|time|byline|publish|posted|updated")
+_DATE_PROPERTIES = frozenset({"datePublished", "dateCreated", "dateModified"})
 _MAX_LINE = 200  # characters; a longer text is a paragraph, not a date line
 _HEADLINE_LEVELS = 3  # how far up from the <h1> the headline's block may reach
 _HEADLINE_LINES = 12
@@ -103,11 +93,10 @@ def _line(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def _microdata(tree: HtmlElement, not_after: datetime, day_first: bool | None) -> Shown:
+def _microdata(marks: PageMarks, not_after: datetime, day_first: bool | None) -> Shown:
     published = modified = None
-    for el in _MICRODATA_XPATH(tree):
-        if not isinstance(el, HtmlElement):
-            continue
+    dated = [el for el in marks.properties() if el.get("itemprop") in _DATE_PROPERTIES]
+    for el in dated[:6]:
         declared = el.get("content") or el.get("datetime")
         value = parse_declared(declared) if declared else None
         if value is None:
@@ -134,9 +123,8 @@ def _instant(value: ParsedDate | None) -> datetime | None:
     return value.instant if value is not None else None
 
 
-def _dateline(tree: HtmlElement, not_after: datetime, day_first: bool | None) -> Shown:
-    lines = (_line(el.text_content()) for el in _DATELINE_XPATH(tree)
-             if isinstance(el, HtmlElement))
+def _dateline(marks: PageMarks, not_after: datetime, day_first: bool | None) -> Shown:
+    lines = (_line(el.text_content()) for el in marks.classed(_DATELINE_CLASS, 24))
     return _from_lines(lines, not_after, day_first, "dateline")
 
 
@@ -181,7 +169,7 @@ def _beside_headline(h1: HtmlElement | None, not_after: datetime, day_first: boo
                        "dateline")
 
 
-def find_shown(tree: HtmlElement, h1: HtmlElement | None, not_after: datetime,
+def find_shown(marks: PageMarks, h1: HtmlElement | None, not_after: datetime,
                month_first: bool | None = None) -> Shown:
     """The publication (and modification) date the page shows, best evidence first.
 
@@ -189,9 +177,9 @@ def find_shown(tree: HtmlElement, h1: HtmlElement | None, not_after: datetime,
     such elements (today's date in the header, other stories' cards, comments).
     """
     day_first = False if month_first else None
-    shown = _microdata(tree, not_after, day_first)
+    shown = _microdata(marks, not_after, day_first)
     if shown.published is None:
         shown = _beside_headline(h1, not_after, day_first)
     if shown.published is None:
-        shown = _dateline(tree, not_after, day_first)
+        shown = _dateline(marks, not_after, day_first)
     return shown
