@@ -40,11 +40,11 @@ class Block:
     link_share: float  # share of the block's visible characters inside links
     group: int  # blocks of one list share a group number
     lead_link: bool = False  # the block's text starts with a link (a card's linked title)
+    words: int = -1  # number of words (counted at construction when not given)
 
-    @property
-    def words(self) -> int:
-        """Number of words in the block."""
-        return len(_WORD.findall(self.text))
+    def __post_init__(self) -> None:
+        if self.words < 0:
+            object.__setattr__(self, "words", len(_WORD.findall(self.text)))
 
 
 def mark_links(tree: HtmlElement) -> list[HtmlElement]:

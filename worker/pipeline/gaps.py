@@ -72,15 +72,23 @@ def _link_share(el: HtmlElement, text: str) -> float:
     return sum(len(_text(a)) for a in el.iter("a")) / max(1, len(text))
 
 
-def _locate(tree: HtmlElement, blocks: list[Block]) -> list[HtmlElement | None]:
+def page_texts(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """The page's paragraphs and headings with their text, read once (before link marking):
+    the extractor measures the page's prose with them and fill_gaps locates blocks in them."""
+    return [(el, el.text_content()) for el in tree.iter(*_TEXT_TAGS)]
+
+
+def _locate(texts: list[tuple[HtmlElement, str]], blocks: list[Block]
+            ) -> list[HtmlElement | None]:
     """For each block, the page element holding exactly its text (None when not found)."""
     wanted = {_norm(b.text) for b in blocks
               if len(b.text) >= _MIN_CHARS and b.kind in ("p", "head", "quote", "other")}
     found: dict[str, HtmlElement] = {}
-    for el in tree.iter(*_TEXT_TAGS):
-        key = _norm(el.text_content())
-        if key in wanted and key not in found:
-            found[key] = el
+    for el, text in texts:
+        if len(text) >= _MIN_CHARS:
+            key = _norm(text)
+            if key in wanted and key not in found:
+                found[key] = el
     return [found.get(_norm(b.text)) for b in blocks]
 
 
@@ -128,7 +136,7 @@ class _Body:
             self.shingles |= _shingles(b.text)
 
 
-def fill_gaps(tree: HtmlElement, blocks: list[Block]) -> list[Block]:
+def fill_gaps(texts: list[tuple[HtmlElement, str]], blocks: list[Block]) -> list[Block]:
     """The blocks, with the content children trafilatura skipped inside the story's span.
 
     A story can be split over several containers (rich-text sections around an image or a
@@ -136,7 +144,7 @@ def fill_gaps(tree: HtmlElement, blocks: list[Block]) -> list[Block]:
     """
     if len(blocks) < 2:
         return blocks
-    owners = _locate(tree, blocks)
+    owners = _locate(texts, blocks)
     weight: dict[HtmlElement, int] = {}
     for block, el in zip(blocks, owners, strict=True):
         parent = _unit(el).getparent() if el is not None else None
