@@ -109,7 +109,7 @@ def test_time_element_and_agency_dateline() -> None:
 def test_undeclared_date_falls_back_to_htmldate_not_after_fetch() -> None:
     # nothing declared or shown beside a headline / in a date element: htmldate's fast look
     # (here the URL), never a date after the fetch
-    html = (f"<html><body><p>{PARA}</p><p>{PARA}</p>"
+    html = (f"<html><body><p>{PARA}</p><p>{PARA.replace('council', 'board')}</p>"
             "<p>Next event: 5 January 2031</p></body></html>")
     art = run(html, "https://example.com/news/2025/02/03/story")
     assert art.date_source == "htmldate"

@@ -76,6 +76,8 @@ _DATE_WORDS = frozenset(
     "dicembre veröffentlicht aktualisiert uhr am um januar februar märz juni juli oktober dezember "
     "ist gmt utc est edt pst pdt bst cet cest jst kst hrs date time diterbitkan".split()
 )
+# A line with this many spaces has well over 40 words: no furniture rule can match it.
+_LONG_LINE_SPACES = 60
 _YEAR_OR_CLOCK = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}[:.]\d\d\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 
 
@@ -208,12 +210,14 @@ def clean_body(
             continue
         break
     kept: list[str] = []
+    repeat_headline = len(head.split()) >= 4
     for line in paragraphs[start:]:
-        norm = _norm(line)
-        if _is_furniture(line) or _is_dateline(line) or _is_byline(line, authors):
-            continue
-        if len(head.split()) >= 4 and norm == head:
-            continue  # the headline again, in a share box or a related card
+        # Furniture, datelines and bylines are short (<= 40 words): prose skips the checks.
+        if line.count(" ") < _LONG_LINE_SPACES:
+            if _is_furniture(line) or _is_dateline(line) or _is_byline(line, authors):
+                continue
+            if repeat_headline and _norm(line) == head:
+                continue  # the headline again, in a share box or a related card
         kept.append(line)
     # The end of the story: copyright, "write to", author bios.
     cut = len(kept)
