@@ -14,42 +14,50 @@ from __future__ import annotations
 
 import html as html_lib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-from bench.corpus import FETCHED_AT, FETCHED_AT_TEXT
+from bench.corpus import FETCHED_AT
 
 Prediction = dict[str, Any]
 Adapter = Callable[[str, str], Prediction]
 
 
-# --- news-worker --------------------------------------------------------------------------
-def _newsworker(record: dict[str, Any]) -> Prediction:
+# --- news-worker ---------------------------------------------------------------------------
+def _newsworker(record: dict[str, Any], fetched_at: datetime) -> Prediction:
     from worker.pipeline import PipelineOptions, process_page
     from worker.pipeline.types import Rejection, format_instant
 
-    result = process_page(orjson.dumps(record), received_at=FETCHED_AT, options=PipelineOptions())
+    result = process_page(orjson.dumps(record), received_at=fetched_at, options=PipelineOptions())
     if isinstance(result, Rejection):
         return {"articleBody": "", "rejected": result.reason.value}
+    # The instant in the offset the page wrote it (the scorer compares the day as written;
+    # the wire format gives the same instant in UTC).
+    published = result.published_at.isoformat() if result.published_at else None
     return {
         "articleBody": result.body,
         "headline": result.headline,
-        "datePublished": format_instant(result.published_at),
+        "datePublished": published,
         "dateModified": format_instant(result.modified_at),
         "author": list(result.authors) or None,
         "language": result.language,
     }
 
 
-def newsworker_html(html: str, url: str) -> Prediction:
+def newsworker_html(html: str, url: str, fetched_at: datetime = FETCHED_AT) -> Prediction:
     """news-worker end to end (`process_page`) on a raw message carrying the HTML."""
-    return _newsworker({"url": url, "html": html, "fetched_at": FETCHED_AT_TEXT})
+    return _newsworker({"url": url, "html": html, "fetched_at": _stamp(fetched_at)}, fetched_at)
 
 
-def newsworker_text(text: str, url: str) -> Prediction:
+def newsworker_text(text: str, url: str, fetched_at: datetime = FETCHED_AT) -> Prediction:
     """news-worker end to end on a raw message carrying the rendered text (`text` field)."""
-    return _newsworker({"url": url, "text": text, "fetched_at": FETCHED_AT_TEXT})
+    return _newsworker({"url": url, "text": text, "fetched_at": _stamp(fetched_at)}, fetched_at)
+
+
+def _stamp(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- trafilatura ----------------------------------------------------------------------------

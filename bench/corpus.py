@@ -1,4 +1,4 @@
-"""The shared corpus (../shared/corpus/aeb-dev) and its own scorer, read in place, never copied.
+"""The shared corpora (../shared/corpus/aeb-dev, wcxb-dev) and their scorer, read in place.
 
 Pages are read from the corpus folder at run time; nothing of them is written into the
 repository (bench/results/ is git-ignored except SUMMARY.md, which holds numbers only).
@@ -21,6 +21,14 @@ DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "aeb-dev"
 # pipeline's date logic (max_date = fetch time) the same on every run.
 FETCHED_AT = datetime(2019, 12, 1, tzinfo=UTC)
 FETCHED_AT_TEXT = "2019-12-01T00:00:00Z"
+# wcxb-dev: fetched 2025-26, its latest ground-truth date is 2026-03-12; a fixed fetch time
+# just after it bounds dates the same way on every run.
+WCXB_FETCHED_AT = datetime(2026, 4, 1, tzinfo=UTC)
+
+
+def wcxb_corpus(aeb: Path = DEFAULT_CORPUS) -> Path:
+    """wcxb-dev beside aeb-dev (it has no scorer of its own: aeb-dev's scores it)."""
+    return aeb.parent / "wcxb-dev"
 
 
 class CorpusMissing(RuntimeError):
@@ -50,12 +58,15 @@ def load_scorer(corpus: Path = DEFAULT_CORPUS) -> ModuleType:
 
 
 def load_pages(
-    corpus: Path = DEFAULT_CORPUS, limit: int | None = None
+    corpus: Path = DEFAULT_CORPUS, limit: int | None = None, scorer_from: Path | None = None
 ) -> tuple[ModuleType, dict[str, Any], list[Page]]:
-    """(scorer, ground truth, pages in id order); `limit` takes an evenly spread sample."""
+    """(scorer, ground truth, pages in id order); `limit` takes an evenly spread sample.
+
+    `scorer_from`: the folder whose eval_extract.py scores this corpus (default: its own).
+    """
     if not (corpus / "ground-truth.json").is_file() or not (corpus / "html").is_dir():
         raise CorpusMissing(f"corpus not found at {corpus}")
-    scorer = load_scorer(corpus)
+    scorer = load_scorer(scorer_from or corpus)
     gt: dict[str, Any] = scorer.load_gt(corpus / "ground-truth.json")
     ids = sorted(gt)
     if limit is not None and limit < len(ids):
@@ -66,13 +77,14 @@ def load_pages(
 
 
 def raw_message(
-    page: Page, *, text: str | None = None, page_id: str | None = None, url: str | None = None
+    page: Page, *, text: str | None = None, page_id: str | None = None, url: str | None = None,
+    fetched_at: datetime = FETCHED_AT,
 ) -> bytes:
     """The raw-page message a crawler would publish for this page (HTML, or `text` instead)."""
     record: dict[str, Any] = {
         "id": page_id or page.id,
         "url": url or page.url,
-        "fetched_at": FETCHED_AT_TEXT,
+        "fetched_at": fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if text is None:
         record["html"] = page.html

@@ -58,3 +58,40 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def paired_bootstrap(
+    rows: dict[str, list[Any]], aggregate: Any, base: str, n: int, seed: int
+) -> dict[str, dict[str, float]]:
+    """95 % percentile intervals of each extractor's F1 and of its difference to `base`.
+
+    `rows[name]` are per-page (tp, fp, fn) in the same page order for every extractor; each
+    resample draws the same pages for all of them (paired), so the difference's interval says
+    whether a gap to `base` is more than the choice of pages.
+    """
+    import random
+
+    names = list(rows)
+    pages = len(rows[base])
+    if pages == 0 or n < 2:
+        return {}
+    rnd = random.Random(seed)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    diffs: dict[str, list[float]] = {name: [] for name in names if name != base}
+    for _ in range(n):
+        idx = [rnd.randrange(pages) for _ in range(pages)]
+        base_f1 = aggregate([rows[base][k] for k in idx])["f1"]
+        samples[base].append(base_f1)
+        for name in names:
+            if name == base:
+                continue
+            f1 = aggregate([rows[name][k] for k in idx])["f1"]
+            samples[name].append(f1)
+            diffs[name].append(f1 - base_f1)
+    out: dict[str, dict[str, float]] = {}
+    for name in names:
+        out[name] = {"lo": quantile(samples[name], 0.025), "hi": quantile(samples[name], 0.975)}
+        if name in diffs:
+            out[name]["diff_lo"] = quantile(diffs[name], 0.025)
+            out[name]["diff_hi"] = quantile(diffs[name], 0.975)
+    return out
