@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.factories import article_html, message, raw_page
 from worker.errors import RejectReason
@@ -154,3 +156,34 @@ def test_the_url_comes_from_a_url_key_when_the_value_cannot_be_read() -> None:
     # A URL read from the value wins over the key.
     known = run(message(status=404)).with_message(b"https://other.example/y", [], None)
     assert isinstance(known, Rejection) and known.url == raw_page()["url"]
+
+
+@given(st.text(max_size=200), st.sampled_from([True, False]))
+@settings(max_examples=300, deadline=None)
+def test_the_byte_level_shortcut_never_lets_a_control_character_through(
+    content: str, ensure_ascii: bool
+) -> None:
+    """controls_absent(raw) may skip the per-string scan only when no control char can be in
+    any decoded string: whatever the content and however the JSON escapes it, the page's
+    content is what the full scan gives."""
+    import json
+
+    from worker.pipeline.validate import (
+        controls_absent,
+        decode_message,
+        strip_controls,
+        validate_record,
+    )
+
+    record = {"url": "https://example.com/a", "html": content or " x"}
+    raw = json.dumps(record, ensure_ascii=ensure_ascii).encode("utf-8", "surrogatepass")
+    try:
+        decoded = decode_message(raw, OPTIONS)
+    except Exception:  # lone surrogates: not UTF-8, rejected before this question arises
+        return
+    try:
+        page = validate_record(decoded, received_at=RECEIVED, options=OPTIONS,
+                               controls_absent=controls_absent(raw))
+    except Exception:
+        return  # empty content etc.: a rejection, not this property
+    assert page.html == strip_controls(record["html"])

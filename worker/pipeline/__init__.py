@@ -21,7 +21,12 @@ from worker.pipeline.extract import extract_html
 from worker.pipeline.options import PipelineOptions
 from worker.pipeline.text import extract_text
 from worker.pipeline.types import Article, RawPage, Rejection, Source
-from worker.pipeline.validate import decode_message, known_fields, validate_record
+from worker.pipeline.validate import (
+    controls_absent,
+    decode_message,
+    known_fields,
+    validate_record,
+)
 
 __all__ = ["PipelineOptions", "build_article", "process_page", "looks_like_html"]
 
@@ -56,7 +61,8 @@ def process_page(
     record: object = None
     try:
         record = decode_message(message, options)
-        page = validate_record(record, received_at=received_at, options=options)
+        page = validate_record(record, received_at=received_at, options=options,
+                               controls_absent=controls_absent(message))
         return build_article(page, options)
     except PageRejected as exc:
         page_id, url = known_fields(record)

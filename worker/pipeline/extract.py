@@ -54,7 +54,7 @@ _PROSE_LINE_WORDS = 8
 SECTION_SHARE = 0.25
 SHORT_SHARE = 0.5
 VISIBLE_SHARE = 0.15
-_HIDDEN = ("script", "style", "noscript", "template")
+_HIDDEN = ("script", "style", "noscript")
 _PARSER = lxml.html.HTMLParser(
     collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True,
     no_network=True, huge_tree=False,
@@ -191,12 +191,10 @@ def _mostly_links(body: str, tree: HtmlElement) -> bool:
 
 
 def _visible_chars(tree: HtmlElement) -> int:
-    """Characters of the page's visible text (scripts and styles left out, spaces collapsed)."""
+    """Characters of the page's visible text (scripts and styles are gone by now)."""
     body = tree.find("body")
     root = body if body is not None else tree
-    total = len(" ".join(etree.tostring(root, method="text", encoding="unicode").split()))
-    hidden = " ".join("".join(el.text or "" for el in root.iter(*_HIDDEN)).split())
-    return max(0, total - len(hidden))
+    return len(" ".join(etree.tostring(root, method="text", encoding="unicode").split()))
 
 
 def _needs_full_cascade(text: str, length: int, tree: HtmlElement, page_chars: int) -> bool:
@@ -245,6 +243,9 @@ def extract_html(page: RawPage, options: PipelineOptions) -> Extracted:
     html = page.html or ""
     tree = parse_html(html, validated=True)
     md: PageMetadata = read_metadata(tree, page.url, page.fetched_at)
+    # Scripts and styles are read (JSON-LD): every later step would skip them, and copying and
+    # walking them costs trafilatura about 1.3 ms a page (its output is the same without them).
+    etree.strip_elements(tree, *_HIDDEN, with_tail=False)
     texts = page_texts(tree)
     page_chars = sum(len(text) for el, text in texts if el.tag == "p")
     marked = mark_links(tree) if can_mark(html) else None
