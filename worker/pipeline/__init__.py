@@ -40,10 +40,10 @@ def looks_like_html(content: str) -> bool:
 
 
 def build_article(page: RawPage, options: PipelineOptions) -> Article:
-    """Extract, clean and enrich a validated page; raises PageRejected when it has no article."""
+    """Extract, clean and enrich a page from validate_record; PageRejected when no article."""
     content = page.content
     if page.html is not None and looks_like_html(content):
-        extracted = extract_html(page, options)
+        extracted = extract_html(page, options, validated=True)
     else:
         extracted = extract_text(page, options)
     return enrich_article(clean_extracted(extracted, page), page, options)

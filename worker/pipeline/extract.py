@@ -238,10 +238,14 @@ def _prose_share(text: str) -> float:
     return prose / max(1, sum(len(line) for line in lines))
 
 
-def extract_html(page: RawPage, options: PipelineOptions) -> Extracted:
-    """Body and metadata of an HTML page; PageRejected(no_article) when there is none."""
+def extract_html(page: RawPage, options: PipelineOptions, *, validated: bool = False
+                 ) -> Extracted:
+    """Body and metadata of an HTML page; PageRejected(no_article) when there is none.
+
+    `validated`: the page came from validate_record (no control characters; see parse_html).
+    """
     html = page.html or ""
-    tree = parse_html(html, validated=True)
+    tree = parse_html(html, validated=validated)
     md: PageMetadata = read_metadata(tree, page.url, page.fetched_at)
     # Scripts and styles are read (JSON-LD): every later step would skip them, and copying and
     # walking them costs trafilatura about 1.3 ms a page (its output is the same without them).
