@@ -1,6 +1,7 @@
 """`python -m bench [SECTION ...] [--quick]`: run benchmark sections, then rewrite the report.
 
-Sections: quality, speed, stream, state (default: all, in that order). Each one can run alone;
+Sections: quality, speed, stream, state, soak (default: all, in that order; soak is the crash
+soak on a 3-node Kafka cluster, bench/soak.py). Each one can run alone;
 REPORT.md and SUMMARY.md are rebuilt from every section's latest results in the folder.
 --quick uses small samples and writes to bench/results/quick/ so it never replaces the
 committed summary's numbers.
@@ -27,7 +28,7 @@ from bench.report import (
     write_documents,
 )
 
-SECTIONS = ("quality", "speed", "stream", "state")
+SECTIONS = ("quality", "speed", "stream", "state", "soak")
 
 
 def _modules() -> list[Any]:
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     # No `choices=` here: argparse checks the empty default list against them and fails
     # (`make bench` passes no section); unknown names are refused below instead.
     parser.add_argument("sections", nargs="*", metavar="SECTION",
-                        help="quality, speed, stream, state, all (default) or report (only "
+                        help="quality, speed, stream, state, soak, all (default) or report (only "
                         "rewrites the report)")
     parser.add_argument("--quick", action="store_true", help="small samples, for development")
     parser.add_argument("--out", type=Path, default=None,
