@@ -9,6 +9,7 @@ node that is down is started again, so the next test gets all three.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,16 @@ def worker_group(all_nodes_up: LocalCluster, tmp_path: Path) -> Iterator[Callabl
     """A factory of worker groups (one app id each) on the cluster, replication 3.
 
     Every worker a group started is stopped at teardown, whatever the test did.
+    `CLUSTER_TEST_LOG_LEVEL=DEBUG` in the environment sets the workers' log level (their logs
+    are in the test's tmp dir: keep them with `--basetemp DIR`).
     """
     groups: list[Cluster] = []
+    level = os.environ.get("CLUSTER_TEST_LOG_LEVEL")
 
     def make(**kwargs: Any) -> Cluster:
         kwargs.setdefault("replication", 3)
+        if level:
+            kwargs.setdefault("extra_env", {}).setdefault("NEWS_LOG_LEVEL", level)
         group = Cluster(all_nodes_up.bootstrap, tmp_path / f"g{len(groups)}", **kwargs)
         group.root.mkdir(parents=True)
         groups.append(group)

@@ -160,11 +160,14 @@ class Cluster:
         env.update(self.extra_env)
         return env
 
-    def start_worker(self, *, index: int | None = None, wait: bool = True) -> WorkerProcess:
-        """Start a worker; `index` picks its data dir (reuse one to keep local state)."""
+    def start_worker(self, *, index: int | None = None, wait: bool = True,
+                     env: dict[str, str] | None = None) -> WorkerProcess:
+        """Start a worker; `index` picks its data dir (reuse one to keep local state); `env`
+        adds settings for this worker only."""
         index = len(self.workers) if index is None else index
         port = free_port()
-        worker = WorkerProcess(self.env(index, port), self.root / f"worker-{index}.log", port)
+        worker = WorkerProcess({**self.env(index, port), **(env or {})},
+                               self.root / f"worker-{index}.log", port)
         self.workers.append(worker)
         worker.start()
         if wait:
@@ -199,11 +202,13 @@ class Cluster:
             await producer.stop()
 
     async def collect(
-        self, done: Callable[[dict[str, list[Any]]], bool], timeout: float = 90.0
+        self, done: Callable[[dict[str, list[Any]]], bool], timeout: float = 90.0,
+        *, positions: bool = False,
     ) -> dict[str, list[Any]]:
         """Read the three output topics from the start until `done(records)` or the timeout.
 
-        Records are dicts with the decoded value plus `_key` and `_headers`.
+        Records are dicts with the decoded value plus `_key` and `_headers` (and with
+        `positions`, `_partition`, `_offset` and `_ts`, the broker timestamp in seconds).
         """
         names = {self.topics[n]: n for n in OUTPUTS}
         consumer = AIOKafkaConsumer(*names, bootstrap_servers=self.bootstrap,
@@ -224,6 +229,9 @@ class Cluster:
                         value = orjson.loads(rec.value)
                         value["_key"] = rec.key
                         value["_headers"] = dict(rec.headers)
+                        if positions:
+                            value["_partition"], value["_offset"] = rec.partition, rec.offset
+                            value["_ts"] = rec.timestamp / 1000
                         got[names[tp.topic]].append(value)
         finally:
             await consumer.stop()
