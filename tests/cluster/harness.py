@@ -24,12 +24,15 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.soak import Page, diagnose, page, produce, summarise
-from tests.integration.workers import Cluster
+from bench.soak import Page, diagnose, group_offsets, page, produce, summarise
+from tests.integration.workers import Cluster, WorkerProcess
 from tools.kafka.topics import describe_partitions
 
 Fault = Callable[[Cluster], Awaitable[None]]
 RATE = 100.0  # pages per second: about what two workers on this machine keep up with
+OUTPUT_METRICS = ("news_articles_total", "news_article_updates_total",
+                  "news_article_redeliveries_total", "news_duplicates_total",
+                  "news_rejections_total")
 
 
 def held_pages(count: int) -> list[Page]:
@@ -54,7 +57,7 @@ class Run:
 
 
 async def stream(group: Cluster, pages: list[Page], *, fault: Fault | None = None,
-                 rate: float = RATE, timeout: float = 180.0) -> Run:
+                 rate: float = RATE, timeout: float = 300.0) -> Run:
     """Produce `pages` at `rate` while `fault` runs; collect until all are accounted for."""
     began = time.monotonic()
     ids = {pid for pid, _, _ in pages}
@@ -137,3 +140,48 @@ async def app_topics(group: Cluster) -> list[str]:
     finally:
         await admin.close()
     return sorted(name for name in names if name.startswith(group.app_id))
+
+
+def handed_over(worker: WorkerProcess) -> tuple[float, float]:
+    """(pages consumed, output records handed to the producer) so far, from /metrics."""
+    return (worker.metric("news_pages_total"),
+            sum(worker.metric(name) for name in OUTPUT_METRICS))
+
+
+class CommitSamples:
+    """The group's committed input offsets, sampled every half second while a test runs.
+
+        async with CommitSamples(group) as commits: ...
+        commits.assert_monotonic()      # no commit ever moved an offset backwards
+    """
+
+    def __init__(self, group: Cluster) -> None:
+        self.group = group
+        self.samples: list[dict[Any, int]] = []
+        self._done = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> CommitSamples:
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._task is not None:
+            await self._task
+
+    async def _watch(self) -> None:
+        topics = [self.group.topics["pages"], f"{self.group.app_id}-stories"]
+        while not self._done.is_set():
+            try:
+                self.samples.append(
+                    (await group_offsets(self.group.bootstrap, self.group.app_id, topics))[1])
+            except Exception:  # noqa: BLE001, S110 - a missed sample is fine; the next one counts
+                pass
+            await asyncio.sleep(0.5)
+
+    def assert_monotonic(self, at_least: int = 20) -> None:
+        assert len(self.samples) >= at_least, len(self.samples)
+        for earlier, later in zip(self.samples, self.samples[1:], strict=False):
+            for tp, offset in earlier.items():
+                assert later.get(tp, offset) >= offset, (tp, offset, later.get(tp))

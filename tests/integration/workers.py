@@ -48,12 +48,14 @@ class WorkerProcess:
     log_path: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
+    wrap: tuple[str, ...] = ()  # a command that runs the worker, e.g. `ip netns exec NAME`
+    host: str = "127.0.0.1"  # where its web port is reached (NEWS_WEB_HOST)
 
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "worker", "worker"],
+                [*self.wrap, sys.executable, "-m", "worker", "worker"],
                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
@@ -61,9 +63,9 @@ class WorkerProcess:
             log.close()
 
     def get(self, path: str) -> tuple[int, str]:
-        """(status, body) of GET http://127.0.0.1:<port><path>; (0, error) if unreachable."""
+        """(status, body) of GET http://<host>:<port><path>; (0, error) if unreachable."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
+            with urllib.request.urlopen(f"http://{self.host}:{self.port}{path}", timeout=2) as r:
                 return int(r.status), r.read().decode()
         except urllib.error.HTTPError as exc:
             return int(exc.code), exc.read().decode()
@@ -161,13 +163,15 @@ class Cluster:
         return env
 
     def start_worker(self, *, index: int | None = None, wait: bool = True,
-                     env: dict[str, str] | None = None) -> WorkerProcess:
+                     env: dict[str, str] | None = None,
+                     wrap: tuple[str, ...] = ()) -> WorkerProcess:
         """Start a worker; `index` picks its data dir (reuse one to keep local state); `env`
-        adds settings for this worker only."""
+        adds settings for this worker only; `wrap` prefixes its command line."""
         index = len(self.workers) if index is None else index
         port = free_port()
-        worker = WorkerProcess({**self.env(index, port), **(env or {})},
-                               self.root / f"worker-{index}.log", port)
+        settings = {**self.env(index, port), **(env or {})}
+        worker = WorkerProcess(settings, self.root / f"worker-{index}.log", port, wrap=wrap,
+                               host=settings.get("NEWS_WEB_HOST", "127.0.0.1"))
         self.workers.append(worker)
         worker.start()
         if wait:
