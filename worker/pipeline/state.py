@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -45,6 +46,7 @@ RESERVED = b"\x00"
 _CHECK_EVERY = 32  # keys between two looks at the sweep's time budget
 
 Unreadable = Callable[[str, bytes], None]  # (stage, key)
+T = TypeVar("T")
 
 
 class RawStore(Protocol):
@@ -90,7 +92,7 @@ def expires_of(value: bytes) -> int | None:
     return int(_PREFIX.unpack_from(value)[1])
 
 
-def _payload(value: bytes) -> dict[str, object]:
+def _payload(value: bytes) -> dict[str, Any]:
     if expires_of(value) is None:
         raise ValueError(f"unknown state format {value[:1]!r}")
     data = orjson.loads(value[_PREFIX.size:])
@@ -108,39 +110,26 @@ class IdentityState:
         self.options = options
         self.on_unreadable = on_unreadable
 
-    def _decode(self, stage: str, key: bytes) -> dict[str, object] | None:
+    def _read(self, stage: str, key: bytes, parse: Callable[[dict[str, Any]], T]) -> T | None:
+        """The entry under `key`, or None when absent or unreadable (reported)."""
         value = self.raw.get(key)
         if value is None:
             return None
         try:
-            return _payload(value)
-        except (ValueError, orjson.JSONDecodeError):
+            return parse(_payload(value))
+        except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONDecodeError):
             if self.on_unreadable is not None:
                 self.on_unreadable(stage, key)
             return None
 
     def url(self, story_id: str) -> UrlEntry | None:
-        key = url_key(story_id)
-        data = self._decode(URL, key)
-        try:
-            return None if data is None else UrlEntry.from_dict(data)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            if self.on_unreadable is not None:
-                self.on_unreadable(URL, key)
-            return None
+        return self._read(URL, url_key(story_id), UrlEntry.from_dict)
 
     def put_url(self, story_id: str, entry: UrlEntry) -> None:
         self.raw.put(url_key(story_id), encode(entry, self.options))
 
     def index(self, index: str, key: str) -> IndexEntry | None:
-        stage, raw_key = INDEX_STAGES[index], index_key(index, key)
-        data = self._decode(stage, raw_key)
-        try:
-            return None if data is None else IndexEntry.from_dict(data)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            if self.on_unreadable is not None:
-                self.on_unreadable(stage, raw_key)
-            return None
+        return self._read(INDEX_STAGES[index], index_key(index, key), IndexEntry.from_dict)
 
     def put_index(self, index: str, key: str, entry: IndexEntry) -> None:
         self.raw.put(index_key(index, key), encode(entry, self.options))
@@ -171,33 +160,77 @@ class IdentityState:
 
 
 class Staged:
-    """A `RawStore` whose writes wait until `commit()`; reads see them meanwhile."""
+    """A `RawStore` whose writes wait until `commit()`; reads see them meanwhile.
+
+    Writes are grouped by the record that made them (`begin(tag)`), so the shell can apply
+    each group in that record's own context (the worker: the Faust event whose partition the
+    writes belong to). Reads see every write made so far, whatever its group.
+    """
 
     def __init__(self, raw: RawStore) -> None:
         self.raw = raw
-        self.writes: dict[bytes, bytes | None] = {}
+        self.overlay: dict[bytes, bytes | None] = {}
+        self.groups: list[tuple[object, dict[bytes, bytes | None]]] = []
+
+    def begin(self, tag: object) -> None:
+        """Writes from now on belong to `tag` (a new group; an earlier one of `tag` is
+        dropped first: a retried record starts again from the state before it)."""
+        self.discard(tag)
+        self.groups.append((tag, {}))
+
+    def discard(self, tag: object) -> None:
+        """Forget the writes of `tag` (a record whose handling failed)."""
+        if any(t is tag for t, _ in self.groups):
+            self.groups = [(t, w) for t, w in self.groups if t is not tag]
+            self.overlay = {k: v for _, w in self.groups for k, v in w.items()}
 
     def get(self, key: bytes) -> bytes | None:
-        return self.writes[key] if key in self.writes else self.raw.get(key)
+        return self.overlay[key] if key in self.overlay else self.raw.get(key)
+
+    def _write(self, key: bytes, value: bytes | None) -> None:
+        if not self.groups:
+            self.begin(None)
+        self.groups[-1][1][key] = value
+        self.overlay[key] = value
 
     def put(self, key: bytes, value: bytes) -> None:
-        self.writes[key] = value
+        self._write(key, value)
 
     def delete(self, key: bytes) -> None:
-        self.writes[key] = None
+        self._write(key, None)
+
+    @property
+    def writes(self) -> dict[bytes, bytes | None]:
+        """Every waiting write, the latest per key."""
+        return dict(self.overlay)
 
     def items_in(self, partition: int, after: bytes | None) -> Iterator[tuple[bytes, bytes]]:
         return self.raw.items_in(partition, after)  # the sweep writes straight through
 
-    def commit(self) -> int:
-        """Apply the waiting writes to the store beneath; how many there were."""
-        writes, self.writes = self.writes, {}
-        for key, value in writes.items():
-            if value is None:
-                self.raw.delete(key)
-            else:
-                self.raw.put(key, value)
-        return len(writes)
+    def commit(self, enter: Callable[[object], AbstractContextManager[object]] | None = None,
+               ) -> int:
+        """Apply every waiting write, group by group in order (inside `enter(tag)` if
+        given); how many there were."""
+        return sum(self.commit_group(tag, enter) for tag, _ in list(self.groups))
+
+    def commit_group(self, tag: object,
+                     enter: Callable[[object], AbstractContextManager[object]] | None = None,
+                     ) -> int:
+        """Apply the writes of `tag` (inside `enter(tag)` if given); how many there were."""
+        mine = [w for t, w in self.groups if t is tag]
+        self.groups = [(t, w) for t, w in self.groups if t is not tag]
+        count = 0
+        for writes in mine:
+            with enter(tag) if enter is not None else nullcontext():
+                for key, value in writes.items():
+                    if self.overlay.get(key, value) is value and key in self.overlay:
+                        del self.overlay[key]  # no later group wrote it: read it from below
+                    if value is None:
+                        self.raw.delete(key)
+                    else:
+                        self.raw.put(key, value)
+            count += len(writes)
+        return count
 
 
 @dataclass

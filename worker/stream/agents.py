@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -61,9 +62,13 @@ from worker.stream.consumer import input_consumer
 from worker.stream.executor import PageExecutor
 from worker.stream.guard import exit_when_broken, route
 from worker.stream.publish import Item, Origin, Output
+from worker.stream.store import event_context
 from worker.stream.sweep import Sweeps, handle_sweep, is_sweep, sweep_marker
 
 log = logging.getLogger(__name__)
+# The identity agent takes up to this many stories records, waiting at most this long for
+# more once one is there (each hop of a first sighting may wait that long when idle).
+_STORIES_BATCH, _STORIES_WITHIN = 64, 0.003
 _BATCH_WITHIN = 0.02  # seconds the extract agent waits to fill a batch of pages
 
 
@@ -96,9 +101,14 @@ def install_agents(news: NewsApp, executor: PageExecutor) -> None:
     @app.agent(news.stories, name="identify_stories")
     async def identify_stories(stream: StreamT[bytes]) -> None:
         async with exit_when_broken():
-            async for event in stream.events():
-                if await admit(news, event):
-                    await handle_identity(news, event, sweeps)
+            # Batches: one wait for the broker's acknowledgements covers all of them.
+            batches = stream.take_events(  # type: ignore[attr-defined]  # missing from StreamT
+                _STORIES_BATCH, within=_STORIES_WITHIN
+            )
+            async for events in batches:
+                admitted = [e for e in events if await admit(news, e)]
+                if admitted:
+                    await handle_identity(news, admitted, sweeps)
 
     @app.timer(  # type: ignore[untyped-decorator]  # faust's timer decorator is untyped
         interval=news.settings.dedupe_sweep_interval, name="sweep_identity"
@@ -200,37 +210,49 @@ async def _pages(news: NewsApp, executor: PageExecutor, events: list[EventT[byte
     await news.publisher.publish_many(items)
 
 
-async def handle_identity(news: NewsApp, event: EventT[bytes], sweeps: Sweeps) -> None:
-    """One stories-topic record: a stage of a page's identity, or a sweep marker.
+async def handle_identity(news: NewsApp, events: Sequence[EventT[bytes]],
+                          sweeps: Sweeps) -> None:
+    """Stories-topic records, in order: stages of pages' identities, or sweep markers.
 
-    The table writes the record causes are held back (`Staged`) and handed to the publisher,
-    which applies them only after every output was acknowledged: the state never runs ahead
-    of what was published, so if the worker dies in between, the replayed record is decided
-    again from the state before it and publishes the same records.
+    The table writes a record causes are held back (`Staged`: the batch's later records read
+    them) and handed to the publisher, which applies each record's writes, in its own event's
+    context (its partition's store and changelog), only after every output of the batch was
+    acknowledged: the state never runs ahead of what was published, so if the worker dies in
+    between, the replayed records are decided again from the state before them and publish
+    the same records.
     """
-    msg = event.message
-    value = msg.value if isinstance(msg.value, bytes) else b""
-    if is_sweep(value):
-        # The sweep writes straight through: no output depends on what it deletes.
-        routed = handle_sweep(news, sweeps, msg.partition, value)
-        await news.publisher.publish(event, outputs_of(news, routed))
-        return
-    origin = story_origin(value)
-    decided: list[Staged] = []  # the writes of the attempt that succeeded, if one did
+    staged = Staged(sweeps.store)
+    state = IdentityState(staged, news.options, sweeps.unreadable)
+    items = []
+    for event in events:
+        msg = event.message
+        value = msg.value if isinstance(msg.value, bytes) else b""
+        with event_context(event):
+            if is_sweep(value):
+                # The sweep writes straight through: no output depends on what it deletes.
+                items.append(Item(event, outputs_of(news, handle_sweep(
+                    news, sweeps, msg.partition, value))))
+                continue
+            origin = story_origin(value)
+            decided = False
 
-    async def compute() -> list[Output]:
-        staged = Staged(sweeps.store)  # each attempt from the state before the record
-        state = IdentityState(staged, news.options, sweeps.unreadable)
-        outputs = outputs_of(news, identity_step(value, msg.partition, state))
-        decided[:] = [staged]
-        return outputs
+            async def compute(event: EventT[bytes] = event, value: bytes = value,
+                              partition: int = msg.partition) -> list[Output]:
+                nonlocal decided
+                staged.begin(event)  # each attempt from the state before the record
+                outputs = outputs_of(news, identity_step(value, partition, state))
+                decided = True
+                return outputs
 
-    # A record this code cannot read (MalformedRecord) is rejected at once, with the page's
-    # position when it names one: only this worker writes the stories topic, so it is a bug.
-    outputs = await route(news, "identify_stories", event, compute, origin,
-                          permanent=(MalformedRecord,))
-    writes = decided[0].commit if decided else None
-    await news.publisher.publish(event, outputs, origin, state_writes=writes)
+            # A record this code cannot read (MalformedRecord) is rejected at once, with the
+            # page's position when it names one: only this worker writes the stories topic.
+            outputs = await route(news, "identify_stories", event, compute, origin,
+                                  permanent=(MalformedRecord,))
+        if not decided:
+            staged.discard(event)
+        writes = partial(staged.commit_group, event, event_context) if decided else None
+        items.append(Item(event, outputs, origin, writes))
+    await news.publisher.publish_many(items)
 
 
 def story_origin(value: bytes) -> Origin | None:

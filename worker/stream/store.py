@@ -11,16 +11,21 @@ tests/functional/test_store.py fails loudly on another version):
   faust.stores.rocksdb.Store._dbs        partition -> rocksdict.Rdict (items(from_key=...))
   faust.stores.rocksdb.Store.offset_key  the key Faust keeps the changelog offset under
   faust.stores.memory.Store.data         the dict the memory store keeps (all partitions)
+  faust.streams._current_event           the context variable Faust's table reads to pick
+                                         the partition (`event_context` sets it)
 A revoked partition's Rdict is dropped from `_dbs` but not closed, and Faust waits for the
 event being handled to finish before it revokes: an iteration inside one event is safe.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import faust
+import faust.streams
 
 from worker.pipeline.state import RESERVED
 from worker.stream.positions import key_partition
@@ -74,3 +79,15 @@ def check_faust_version() -> None:
     if faust.__version__ != FAUST_VERSION:
         raise RuntimeError(f"worker/stream/store.py reads private faust {FAUST_VERSION} "
                            f"names; installed is {faust.__version__}")
+
+
+@contextmanager
+def event_context(event: Any) -> Iterator[Any]:
+    """Make `event` Faust's current event (the table's reads and writes then go to its
+    partition), and restore the previous one after."""
+    variable = faust.streams._current_event  # noqa: SLF001 - fenced here, see the docstring
+    token = variable.set(weakref.ref(event) if event is not None else None)
+    try:
+        yield event
+    finally:
+        variable.reset(token)
