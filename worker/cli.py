@@ -23,7 +23,7 @@ from typing import NoReturn
 from worker import __version__
 from worker.errors import ConfigError, NewsWorkerError
 
-COMMANDS = ("worker", "process", "extract", "replay", "tail", "redrive")
+COMMANDS = ("worker", "process", "extract", "replay", "tail", "redrive", "migrate")
 
 
 class _Parser(argparse.ArgumentParser):

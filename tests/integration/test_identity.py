@@ -83,3 +83,54 @@ async def test_two_workers_and_a_crash_keep_the_identity_contract(
     got = await cluster.collect(lambda g: accounted(g) >= set(story_of), timeout=180)
     assert accounted(got) == set(story_of) and not got["rejected"]
     check_contract(got, story_of)
+
+
+async def test_migrate_carries_the_previous_releases_versions_over(
+    worker_cluster: Any,  # noqa: F811
+) -> None:
+    """Upgrade: the old `dedupe` changelog -> `news-worker migrate` -> re-crawls go on."""
+    import subprocess
+    import sys
+
+    import orjson
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from tests.factories import article_html, message
+    from tests.integration.workers import REPO
+    from tests.stories import body
+
+    cluster: Cluster = worker_cluster()
+    url = "https://www.gazette.example/news/2025/03/04/tram-depot-plans"
+    story = make_article_id(canonicalize_url(url))
+    old = {"stories": [{"id": story, "v": 3, "a": "2025-03-04T08:30:00Z", "d": True, "h": "x",
+                        "m": "2025-03-04T09:00:00Z", "s": "2025-03-04T09:10:00Z", "o": {}}]}
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([
+            NewTopic(f"{cluster.app_id}-dedupe-changelog", 4, 1,
+                     topic_configs={"cleanup.policy": "compact"}),
+            NewTopic(f"{cluster.app_id}-stories", 4, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=cluster.bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(f"{cluster.app_id}-dedupe-changelog",
+                                     key=b"0123456789abcdef0123", value=orjson.dumps(old))
+    finally:
+        await producer.stop()
+    env = cluster.env(0, 0)
+    result = subprocess.run([sys.executable, "-m", "worker", "migrate"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().endswith("1 stories from 1 keys: sent 1, failed 0")
+    cluster.start_worker()
+    page = message(page_id="after", url=url, fetched_at="2025-03-05T10:00:00Z",
+                   html=article_html(headline="Tram depot plans unveiled",
+                                     paragraphs=body(77).split("\n\n")))
+    await cluster.send_pages([keyed(page)])
+    got = await cluster.collect(lambda g: len(g["articles"]) >= 1)
+    [article] = got["articles"]
+    assert (article["id"], article["version"]) == (story, 4)  # never version 1 again

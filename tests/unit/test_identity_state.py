@@ -157,3 +157,23 @@ def test_staged_writes_are_read_back_and_applied_only_on_commit() -> None:
     assert store.data == {b"u:a": b"1"}
     assert staged.commit() == 2 and store.data == {b"u:b": b"2"}
     assert index_key("h", "ab") == b"h:ab" and stage_of(b"h:ab") == "headline"
+
+
+def test_a_seeded_story_continues_its_versions_and_never_republishes_version_1() -> None:
+    from worker.commands.migrate import stories
+    from worker.pipeline.route import seed_record
+
+    old_entry = orjson.dumps({"stories": [{
+        "id": article().id, "v": 3, "a": "2025-11-03T06:00:00Z", "d": True, "h": "x",
+        "m": "2025-11-03T08:00:00Z", "s": "2025-11-03T09:00:00Z", "o": {}}]})
+    [(story, version, modified, last_seen)] = stories(old_entry)
+    assert (story, version) == (article().id, 3) and modified is not None
+    assert stories(b"not json") == [] and stories(b'{"other": 1}') == []
+    feed = Feed()
+    assert feed.engine.run([seed_record(story, version, modified, last_seen)]) == []
+    again = feed.one(article(fetched=T0 + timedelta(hours=4)))  # the page as it is now
+    assert (again["_verdict"], again["id"], again["version"]) == ("update", story, 4)
+    # A seed never lowers a version the URL already has.
+    feed.engine.run([seed_record(story, 2, modified, last_seen)])
+    assert feed.one(article(headline="Storm: the clean-up", fetched=T0 + timedelta(hours=5)))[
+        "version"] == 5

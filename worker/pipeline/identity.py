@@ -246,6 +246,22 @@ def decide_url(
                        decision.version, decision.by, decision.registrations, parked)
 
 
+def seed_url(entry: UrlEntry | None, story: str, version: int, modified: int | None,
+             last_seen: int, clock: int, options: PipelineOptions) -> UrlEntry | None:
+    """A URL entry carrying over a story's latest version from the previous release.
+
+    The previous release kept versions per headline and knew the story's id (its first URL's)
+    and latest version, not its content's hashes: the entry gets that version with unknown
+    hashes, so the URL's next newer page is the next version and version 1 is never published
+    again. None: leave the key as it is (already known at that version or later, or pending).
+    """
+    known = live_url(entry, clock, options)
+    if known is not None and (not known.bound or known.version >= version):
+        return None
+    return UrlEntry(story=story, own=True, version=version, modified=modified,
+                    fetched=last_seen, last_seen=last_seen)
+
+
 def _remember(entry: UrlEntry, origin: str, version: int) -> None:
     entry.origins.pop(origin, None)
     entry.origins[origin] = version

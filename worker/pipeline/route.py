@@ -19,6 +19,8 @@ Records on the stories topic (JSON), in the order a page's records go:
     {"step": "register", "index", "key", "story", "fp"}                    key h: / b:<key>
     {"step": "decide", ..., "match"}                                       key u:<article id>
       binds the URL, then decides the pages parked behind it, in order
+    {"step": "seed", "story", "version", "modified", "last_seen"}          key u:<article id>
+      a story's version carried over from the previous release (news-worker migrate)
 `origin` is the pages-topic position ("topic:partition:offset") or "file:line"; `ts` the input
 message's timestamp (publish-lag metric); `fp` the page's `Fingerprint`; `article` the
 article (records.article_to_wire). Every record advances its partition's data clock to the
@@ -47,6 +49,7 @@ from worker.pipeline.identity import (
     probe_body,
     probe_headline,
     register,
+    seed_url,
 )
 from worker.pipeline.records import article_from_wire, article_to_wire, encode_rejection
 from worker.pipeline.state import IdentityState, index_key, url_key
@@ -128,6 +131,8 @@ def identity_step(value: bytes, partition: int, state: IdentityState) -> list[Ro
         data = orjson.loads(value)
         if isinstance(data, dict) and "step" not in data and "article" in data:
             return [_upgrade(data)]
+        if isinstance(data, dict) and data.get("step") == "seed":
+            return _seed(data, partition, state)
         step = data["step"]
         fp = Fingerprint.from_dict(data["fp"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -161,6 +166,27 @@ def _upgrade(data: dict[str, Any]) -> Routed:
     record = {"step": "url", "origin": str(data["origin"]), "ts": data.get("ts"),
               "fp": Fingerprint.of(article).to_dict(), "article": data["article"]}
     return Routed(STORIES, url_key(article.id), orjson.dumps(record), ts=data.get("ts"))
+
+
+def seed_record(story: str, version: int, modified: int | None, last_seen: int) -> Routed:
+    """A record carrying a story's version over from the previous release (news-worker migrate)."""
+    record = {"step": "seed", "story": story, "version": version, "modified": modified,
+              "last_seen": last_seen}
+    return Routed(STORIES, url_key(story), orjson.dumps(record))
+
+
+def _seed(data: dict[str, Any], partition: int, state: IdentityState) -> list[Routed]:
+    try:
+        story, version = str(data["story"]), int(data["version"])
+        modified = None if data.get("modified") is None else int(data["modified"])
+        last_seen = int(data["last_seen"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedRecord(f"bad seed record: {exc}") from None
+    clock = state.advance_clock(partition, last_seen)
+    entry = seed_url(state.url(story), story, version, modified, last_seen, clock, state.options)
+    if entry is not None:
+        state.put_url(story, entry)
+    return []
 
 
 def _match(data: Any) -> Match | None:
