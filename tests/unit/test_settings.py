@@ -39,9 +39,10 @@ BAD = {
     "tail": ("NEWS_DEDUPE_TOLERANCE", "7days", "a duration: " + DURATION_FORMS),
     "redrive": ("NEWS_PAGE_TIMEOUT", "fast",
                 "a number of seconds > 0 (or a duration: 30s, PT10S, 2m)"),
+    "migrate": ("NEWS_IDENTITY_HORIZON", "forever", "a duration: " + DURATION_FORMS),
 }
 ARGS = {"worker": [], "process": [str(PAGES), "--out", os.devnull], "extract": [str(HTML)],
-        "replay": [str(PAGES)], "tail": [], "redrive": ["--dry-run"]}
+        "replay": [str(PAGES)], "tail": [], "redrive": ["--dry-run"], "migrate": ["--dry-run"]}
 
 
 @pytest.mark.parametrize("command", COMMANDS)
