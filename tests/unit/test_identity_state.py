@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import orjson
 
@@ -177,3 +178,30 @@ def test_a_seeded_story_continues_its_versions_and_never_republishes_version_1()
     feed.engine.run([seed_record(story, 2, modified, last_seen)])
     assert feed.one(article(headline="Storm: the clean-up", fetched=T0 + timedelta(hours=5)))[
         "version"] == 5
+
+
+def test_staged_groups_commit_one_record_at_a_time_and_a_failed_one_is_discarded() -> None:
+    store = DictStore(partition_of)
+    staged = Staged(store)
+    first, second, failed = object(), object(), object()
+    staged.begin(first)
+    staged.put(b"u:a", b"1")
+    staged.begin(second)
+    staged.put(b"u:a", b"2")  # a later record of the batch reads and overwrites the first's
+    staged.put(b"u:b", b"3")
+    staged.begin(failed)
+    staged.put(b"u:c", b"4")
+    staged.discard(failed)
+    assert (staged.get(b"u:a"), staged.get(b"u:c")) == (b"2", None)
+    entered = []
+    assert staged.commit_group(first, lambda tag: _note(entered, tag)) == 1
+    assert store.data == {b"u:a": b"1"} and staged.get(b"u:a") == b"2" and entered == [first]
+    assert staged.commit_group(second) == 2
+    assert store.data == {b"u:a": b"2", b"u:b": b"3"} and staged.overlay == {}
+
+
+def _note(entered: list[object], tag: object) -> Any:
+    from contextlib import nullcontext
+
+    entered.append(tag)
+    return nullcontext()
