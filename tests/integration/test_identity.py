@@ -134,3 +134,30 @@ async def test_migrate_carries_the_previous_releases_versions_over(
     got = await cluster.collect(lambda g: len(g["articles"]) >= 1)
     [article] = got["articles"]
     assert (article["id"], article["version"]) == (story, 4)  # never version 1 again
+
+
+async def test_a_page_stamped_far_in_the_future_is_refused_by_the_pages_topic(
+    worker_cluster: Any,  # noqa: F811
+) -> None:
+    """A crawler clock a day ahead: its records' CreateTime is refused where it sees it."""
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.errors import KafkaError
+
+    from tests.factories import message
+
+    cluster: Cluster = worker_cluster()
+    cluster.start_worker()  # creates the pages topic with message.timestamp.after.max.ms
+    producer = AIOKafkaProducer(bootstrap_servers=cluster.bootstrap, acks="all")
+    await producer.start()
+    try:
+        ahead = int((datetime.now(UTC) + timedelta(days=1)).timestamp() * 1000)
+        with pytest.raises(KafkaError, match="(?i)timestamp"):
+            await producer.send_and_wait(cluster.topics["pages"], message(page_id="ahead"),
+                                         timestamp_ms=ahead)
+        now = int(datetime.now(UTC).timestamp() * 1000)
+        await producer.send_and_wait(cluster.topics["pages"], message(page_id="now"),
+                                     timestamp_ms=now)
+    finally:
+        await producer.stop()
+    got = await cluster.collect(lambda g: len(g["articles"]) >= 1)
+    assert [a["page_id"] for a in got["articles"]] == ["now"]

@@ -92,3 +92,18 @@ def test_source_domain() -> None:
     assert source_domain("https://amp.theguardian.com/x") == "theguardian.com"
     assert source_domain("https://m.co/x") == "m.co"
     assert source_domain("garbage") == ""
+
+
+@pytest.mark.parametrize(("declared", "page", "used"), [
+    ("https://www.example.com/", "https://www.example.com/news/2025/x", None),
+    ("https://www.example.com", "https://www.example.com/news/2025/x", None),
+    ("https://www.example.com/news/2025/x", "https://m.example.com/news/2025/x/amp",
+     "https://www.example.com/news/2025/x"),
+    ("https://www.example.com/", "https://www.example.com/", "https://www.example.com/"),
+    (None, "https://www.example.com/news/2025/x", None),
+])
+def test_a_home_page_declared_as_canonical_is_ignored(declared: str | None, page: str,
+                                                      used: str | None) -> None:
+    from worker.pipeline.urls import usable_canonical
+
+    assert usable_canonical(declared, page) == used

@@ -22,7 +22,12 @@ from worker.pipeline.dedupe import make_dedupe_key
 from worker.pipeline.entities import find_entities
 from worker.pipeline.options import PipelineOptions
 from worker.pipeline.types import Article, Entity, Extracted, RawPage
-from worker.pipeline.urls import canonicalize_url, make_article_id, source_domain
+from worker.pipeline.urls import (
+    canonicalize_url,
+    make_article_id,
+    source_domain,
+    usable_canonical,
+)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 EXTRACTOR = {"name": "news-worker", "version": "0.1.0", "trafilatura": trafilatura.__version__}
@@ -168,7 +173,7 @@ def enrich_article(extracted: Extracted, page: RawPage, options: PipelineOptions
         raise PageRejected(
             RejectReason.NO_ARTICLE, f"body has {words} words, fewer than {options.min_body_words}"
         )
-    canonical = canonicalize_url(extracted.canonical_url or page.url)
+    canonical = canonicalize_url(usable_canonical(extracted.canonical_url, page.url) or page.url)
     entities = find_entities(extracted.body)
     return Article(
         id=make_article_id(canonical),

@@ -55,6 +55,7 @@ BODY_DISTANCE = 8  # same body key but another headline: stricter
 MAX_ORIGINS = 8  # input positions remembered per URL, to recognise a crash replay
 MAX_SEEN = 4  # earlier versions' (headline, body) remembered per URL
 MAX_INDEXED = 16  # stories kept per index key (a generic headline must not grow without bound)
+NEVER = 2**62  # the expiry of an entry that must not expire
 
 
 class Action(StrEnum):
@@ -124,13 +125,21 @@ class UrlEntry:
     seen: list[list[str]] = field(default_factory=list)  # earlier [headline, body] pairs
     origins: dict[str, int] = field(default_factory=dict)  # input position -> version (0: dup)
     pending: str | None = None  # the origin of the page whose probe is in flight
-    parked: list[str] = field(default_factory=list)  # origins of pages waiting behind it
+    # [origin, page id] of the pages waiting behind it, in arrival order
+    parked: list[list[str]] = field(default_factory=list)
 
     @property
     def bound(self) -> bool:
         return bool(self.story)
 
+    @property
+    def waiting(self) -> bool:
+        """A probe is in flight or pages wait behind it: never forgotten meanwhile."""
+        return self.pending is not None or bool(self.parked)
+
     def expires_at(self, options: PipelineOptions) -> int:
+        if self.waiting:
+            return NEVER
         return self.last_seen + int(options.identity_horizon.total_seconds())
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,7 +157,7 @@ class UrlEntry:
             last_seen=int(data["l"]), seen=[[str(h), str(b)] for h, b in data["seen"]],
             origins={str(k): int(v) for k, v in data["o"].items()},
             pending=None if data.get("p") is None else str(data["p"]),
-            parked=[str(o) for o in data.get("pk") or ()],
+            parked=[[str(o), str(i)] for o, i in data.get("pk") or ()],
         )
 
 
@@ -206,7 +215,8 @@ class UrlDecision:
 
 
 def live_url(entry: UrlEntry | None, clock: int, options: PipelineOptions) -> UrlEntry | None:
-    """The entry, unless its URL has not been seen within `identity_horizon` of `clock`."""
+    """The entry, unless its URL has not been seen within `identity_horizon` of `clock`
+    (an entry with a probe in flight or pages parked behind it never expires)."""
     return entry if entry is not None and clock <= entry.expires_at(options) else None
 
 
@@ -219,7 +229,7 @@ def live_index(entry: IndexEntry | None, clock: int, options: PipelineOptions) -
 
 def decide_url(
     entry: UrlEntry | None, page: Fingerprint, clock: int, options: PipelineOptions, *,
-    origin: str, probe: Probe | None = None,
+    origin: str, probe: Probe | None = None, page_id: str | None = None,
 ) -> UrlDecision:
     """The URL stage for one page (see the module docstring).
 
@@ -229,19 +239,19 @@ def decide_url(
     known = live_url(entry, clock, options)
     if known is not None and known.bound:
         # A replayed verdict of a page already decided lands here too (its origin is known).
-        return _known_url(known, page, origin)
+        return _known_url(known, page, origin, clock)
     if known is not None and (probe is None or known.pending != origin):
         # Pending: this URL's first probe is in flight. Wait behind it, once.
-        if origin == known.pending or origin in known.parked:
+        if origin == known.pending or any(o == origin for o, _ in known.parked):
             return UrlDecision(Action.WAIT, None)
-        known.parked.append(origin)
-        known.last_seen = max(known.last_seen, page.fetched)
+        known.parked.append([origin, page_id or ""])
+        known.last_seen = max(known.last_seen, clock)
         return UrlDecision(Action.PARK, known)
     if probe is None:
-        pending = UrlEntry(story="", own=False, last_seen=page.fetched, pending=origin)
+        pending = UrlEntry(story="", own=False, last_seen=clock, pending=origin)
         return UrlDecision(Action.PROBE, pending)
-    parked = tuple(known.parked) if known is not None else ()
-    decision = _first_sighting(page, origin, probe)
+    parked = tuple(o for o, _ in known.parked) if known is not None else ()
+    decision = _first_sighting(page, origin, probe, clock)
     return UrlDecision(decision.action, decision.entry, decision.verdict, decision.story,
                        decision.version, decision.by, decision.registrations, parked)
 
@@ -259,7 +269,7 @@ def seed_url(entry: UrlEntry | None, story: str, version: int, modified: int | N
     if known is not None and (not known.bound or known.version >= version):
         return None
     return UrlEntry(story=story, own=True, version=version, modified=modified,
-                    fetched=last_seen, last_seen=last_seen)
+                    fetched=last_seen, last_seen=max(last_seen, clock))
 
 
 def _remember(entry: UrlEntry, origin: str, version: int) -> None:
@@ -269,24 +279,23 @@ def _remember(entry: UrlEntry, origin: str, version: int) -> None:
         del entry.origins[next(iter(entry.origins))]
 
 
-def _first_sighting(page: Fingerprint, origin: str, probe: Probe) -> UrlDecision:
+def _first_sighting(page: Fingerprint, origin: str, probe: Probe, clock: int) -> UrlDecision:
     """The probe's verdict binds the URL (the indexes registered it already)."""
     match = probe.match
     if match is not None and match.story != page.story_id:
-        entry = UrlEntry(story=match.story, own=False, last_seen=page.fetched,
-                         origins={origin: 0})
+        entry = UrlEntry(story=match.story, own=False, last_seen=clock, origins={origin: 0})
         return UrlDecision(Action.DECIDED, entry, Verdict.DUPLICATE, match.story, None,
                            match.by)
     entry = UrlEntry(
         story=page.story_id, own=True, version=1, record=page.record, body=page.material,
         headline=page.headline_key, modified=page.modified, fetched=page.fetched,
-        last_seen=page.fetched, origins={origin: 1},
+        last_seen=clock, origins={origin: 1},
     )
     return UrlDecision(Action.DECIDED, entry, Verdict.NEW, page.story_id, 1)
 
 
-def _known_url(entry: UrlEntry, page: Fingerprint, origin: str) -> UrlDecision:
-    entry.last_seen = max(entry.last_seen, page.fetched)
+def _known_url(entry: UrlEntry, page: Fingerprint, origin: str, clock: int) -> UrlDecision:
+    entry.last_seen = max(entry.last_seen, clock)
     if not entry.own:
         _remember(entry, origin, 0)
         return UrlDecision(Action.DECIDED, entry, Verdict.DUPLICATE, entry.story, None,
@@ -366,12 +375,11 @@ def register(entry: IndexEntry | None, story: str, page: Fingerprint, clock: int
     stories = live_index(entry, clock, options).stories
     current = next((s for s in stories if s.story == story), None)
     if current is None:
-        stories.append(IndexedStory(story, page.anchor, page.declared, page.simhash,
-                                    page.fetched))
+        stories.append(IndexedStory(story, page.anchor, page.declared, page.simhash, clock))
     else:  # the latest content is what the next copy most likely repeats
         current.anchor, current.declared, current.simhash = page.anchor, page.declared, (
             page.simhash)
-        current.last_seen = max(current.last_seen, page.fetched)
+        current.last_seen = max(current.last_seen, clock)
     if len(stories) > MAX_INDEXED:  # keep the most recently seen
         stories = sorted(stories, key=lambda s: -s.last_seen)[:MAX_INDEXED]
     return IndexEntry(stories)
@@ -384,7 +392,7 @@ def probe_body(entry: IndexEntry | None, page: Fingerprint, clock: int,
     found = _lookup(live, page, options, MatchBy.BODY)
     if found is None:
         return None, None
-    found.last_seen = max(found.last_seen, page.fetched)  # a sighting keeps it matchable
+    found.last_seen = max(found.last_seen, clock)  # a sighting keeps it matchable
     return Match(found.story, MatchBy.BODY), live
 
 
@@ -405,7 +413,7 @@ def probe_headline(
         return (Probe(Match(earlier.story, by)),
                 register(live, earlier.story, page, clock, options), None)
     if found is not None:  # a copy: its body key will lead to the story too
-        found.last_seen = max(found.last_seen, page.fetched)
+        found.last_seen = max(found.last_seen, clock)
         return (Probe(Match(found.story, MatchBy.HEADLINE)), live,
                 Registration("b", page.body_key, found.story))
     # Nothing matched: the URL stage will make it a new story, under the page's own id.

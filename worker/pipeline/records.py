@@ -8,7 +8,7 @@ from the internal topic decides on exactly the values the extract stage (or `pro
 from __future__ import annotations
 
 import base64
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from worker.pipeline.types import Article, Entity, Rejection, original_bytes
 _INSTANTS = ("published_at", "modified_at", "fetched_at")
 _TUPLES = ("authors", "tags", "keywords")
 ARTICLE_FIELDS = frozenset(f.name for f in fields(Article))
+_DEFAULTS = {f.name: f.default for f in fields(Article) if f.default is not MISSING}
 SCHEMA_HEADER = "schema"
 
 
@@ -35,8 +36,13 @@ def article_to_wire(article: Article) -> dict[str, Any]:
 
 
 def article_from_wire(data: dict[str, Any]) -> Article:
-    """Inverse of `article_to_wire`; raises KeyError/TypeError/ValueError on a bad record."""
-    values = {name: data[name] for name in ARTICLE_FIELDS}
+    """Inverse of `article_to_wire`; raises KeyError/TypeError/ValueError on a bad record.
+
+    Fields another release added are ignored; a field this release has and the record lacks
+    takes its default when it has one (a record written before it existed).
+    """
+    values = {name: data[name] if name in data or name not in _DEFAULTS else _DEFAULTS[name]
+              for name in ARTICLE_FIELDS}
     for name in _INSTANTS:
         raw = values[name]
         values[name] = datetime.fromisoformat(raw) if raw is not None else None

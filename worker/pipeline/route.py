@@ -44,6 +44,7 @@ from worker.pipeline.identity import (
     Probe,
     Registration,
     UrlDecision,
+    UrlEntry,
     Verdict,
     decide_url,
     probe_body,
@@ -64,6 +65,7 @@ from worker.pipeline.types import (
 )
 
 STORIES, ARTICLE, DUPLICATE, REJECTION = "stories", "article", "duplicate", "rejection"
+HOP_HEADROOM = 1024  # bytes: a hop's growth (step, match: < 200) plus the broker's framing
 
 
 class MalformedRecord(ValueError):
@@ -97,7 +99,9 @@ def route_result(result: Article | Rejection, origin: str, ts: float | None,
         fp = Fingerprint.of(result)
         value = orjson.dumps({"step": "url", "origin": origin, "ts": ts, "fp": fp.to_dict(),
                               "article": article_to_wire(result)})
-        if len(value) <= limit:
+        # The probe's hops re-send the record a little larger, and the broker counts the
+        # batch and record framing against its limit too.
+        if len(value) + HOP_HEADROOM <= limit:
             return [Routed(STORIES, url_key(result.id), value, ts=ts)]
         result = Rejection(
             RejectReason.TOO_LARGE, f"article record is {len(value)} bytes, limit is {limit}",
@@ -230,32 +234,94 @@ def _registration(reg: Registration, data: dict[str, Any]) -> Routed:
 def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: IdentityState,
                probe: Probe | None) -> list[Routed]:
     origin = str(data["origin"])
-    decision = decide_url(state.url(fp.story_id), fp, clock, state.options, origin=origin,
-                          probe=probe)
+    before = state.url(fp.story_id)
+    waiting = {o: i for o, i in before.parked} if before is not None else {}
+    if not _readable(data):
+        return _unreadable(data, fp, before, state, probe)
+    decision = decide_url(before, fp, clock, state.options, origin=origin, probe=probe,
+                          page_id=(data.get("article") or {}).get("page_id"))
+    if decision.action is Action.PARK:
+        # The parked record before the entry that names it: torn by a crash, the writes
+        # leave at worst a record nobody names, and the replayed page parks again.
+        state.park(fp.story_id, origin, orjson.dumps({**data, "step": "url"}))
+        state.put_url(fp.story_id, decision.entry or UrlEntry("", False))
+        return []
+    if decision.action is Action.WAIT:
+        if origin in waiting and not state.is_parked(fp.story_id, origin):
+            state.park(fp.story_id, origin, orjson.dumps({**data, "step": "url"}))  # torn
+        return []
     if decision.entry is not None:
         state.put_url(fp.story_id, decision.entry)
     if decision.action is Action.PROBE:
         return [_forward(data, index_key("b", fp.body_key), "body")]
-    if decision.action is Action.PARK:
-        state.park(fp.story_id, origin, orjson.dumps({**data, "step": "url"}))
-        return []
-    if decision.action is Action.WAIT:
-        return []
     outputs = _decided(decision, data)
     entry = decision.entry
     for parked in decision.drain:  # the pages that waited behind this probe, in order
         record = state.unpark(fp.story_id, parked)
-        if record is None or entry is None:  # pragma: no cover - parked with its key
+        waited = orjson.loads(record) if record is not None else None
+        if waited is None or entry is None or not _readable(waited):
+            outputs.append(_not_kept(parked, waiting.get(parked), "its record, parked behind "
+                                     "its URL's first probe, is not in the identity state"))
             continue
-        waiting = orjson.loads(record)
-        later = decide_url(entry, Fingerprint.from_dict(waiting["fp"]), clock, state.options,
+        later = decide_url(entry, Fingerprint.from_dict(waited["fp"]), clock, state.options,
                            origin=parked)
         if later.entry is not None:
             entry = later.entry
-        outputs += _decided(later, waiting)
+        outputs += _decided(later, waited)
     if decision.drain and entry is not None:  # their verdicts changed the entry
         state.put_url(fp.story_id, entry)
     return outputs
+
+
+def _readable(data: dict[str, Any]) -> bool:
+    """Whether the record's article can be read back (a newer release may have written it)."""
+    try:
+        article_from_wire(data["article"])
+        Fingerprint.from_dict(data["fp"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
+def _unreadable(data: dict[str, Any], fp: Fingerprint, entry: UrlEntry | None,
+                state: IdentityState, probe: Probe | None) -> list[Routed]:
+    """A page whose article cannot be read back: rejected (redrive sends it again), and its
+    URL released when it was the one probing, so the pages parked behind it go on."""
+    origin = str(data["origin"])
+    found = data.get("article")
+    article: dict[str, Any] = found if isinstance(found, dict) else {}
+    outputs = [_not_kept(origin, article.get("page_id"), "its stories record could not be "
+                         "read back (written by another release?)", article.get("url"))]
+    if probe is None or entry is None or entry.bound or entry.pending != origin:
+        return outputs  # nothing of this URL waits on it
+    if not entry.parked:
+        state.delete_url(fp.story_id)
+        return outputs
+    (first, _), rest = entry.parked[0], entry.parked[1:]
+    record = state.unpark(fp.story_id, first)
+    if record is None:
+        outputs.append(_not_kept(first, entry.parked[0][1], "its parked record is not in "
+                                 "the identity state"))
+        entry.parked = rest
+        state.put_url(fp.story_id, entry)
+        return outputs
+    nxt = orjson.loads(record)  # the next page probes in its place
+    state.put_url(fp.story_id, UrlEntry("", False, last_seen=entry.last_seen, pending=first,
+                                        parked=rest))
+    return [*outputs, _forward(nxt, index_key("b", Fingerprint.from_dict(nxt["fp"]).body_key),
+                               "body")]
+
+
+def _not_kept(origin: str, page_id: str | None, why: str, url: str | None = None) -> Routed:
+    """A rejection of the page at `origin` whose original this stage no longer has."""
+    rejection = Rejection(RejectReason.INTERNAL_ERROR, f"identity stage: {why}; redrive sends "
+                          "it again from its source", b"", page_id or None, url,
+                          _source(origin))
+    record = rejection.to_dict()
+    record.update(original=None, original_encoding=None, original_bytes=None,
+                  original_omitted="not_kept", key=None, key_encoding=None, headers=None)
+    key = (page_id or url or origin).encode("utf-8")
+    return Routed(REJECTION, key, orjson.dumps(record), REJECTION_SCHEMA, rejection=rejection)
 
 
 def _decided(decision: UrlDecision, data: dict[str, Any]) -> list[Routed]:

@@ -134,6 +134,12 @@ class IdentityState:
     def put_index(self, index: str, key: str, entry: IndexEntry) -> None:
         self.raw.put(index_key(index, key), encode(entry, self.options))
 
+    def delete_url(self, story_id: str) -> None:
+        self.raw.delete(url_key(story_id))
+
+    def is_parked(self, story_id: str, origin: str) -> bool:
+        return self.raw.get(parked_key(story_id, origin)) is not None
+
     def park(self, story_id: str, origin: str, record: bytes) -> None:
         """Keep a page's stories record until its URL's probe comes back."""
         self.raw.put(parked_key(story_id, origin), record)

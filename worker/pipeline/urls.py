@@ -111,6 +111,25 @@ def canonicalize_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, "")).strip()
 
 
+def usable_canonical(declared: str | None, page_url: str) -> str | None:
+    """The page's declared canonical URL, unless it is its site's home page.
+
+    A site whose every article declares the home page (`/`) as canonical (a common
+    misconfiguration, og:url more often than link rel) would otherwise make all its stories
+    one id; such a declaration says nothing about the story, so the page's own URL is used.
+    """
+    if not declared:
+        return None
+    try:
+        declared_path = urlsplit(declared.strip()).path
+        page_path = urlsplit(page_url.strip()).path
+    except ValueError:
+        return declared
+    if declared_path.strip("/") == "" and page_path.strip("/") != "":
+        return None
+    return declared
+
+
 def make_article_id(canonical_url: str) -> str:
     """Stable article id from the canonical URL (scheme- and www-insensitive)."""
     key = canonical_url.split("://", 1)[-1]

@@ -33,7 +33,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -144,11 +144,17 @@ async def declare_outputs(news: NewsApp) -> None:
             await channel.maybe_declare()
 
 
-def _received_at(event: EventT[bytes]) -> datetime:
+def _received_at(event: EventT[bytes], skew: float) -> datetime:
     # The broker's timestamp, not our clock: a replayed page gets the same fetch-time fallback,
-    # so it yields the same article (and dedupe decision) as the first time.
+    # so it yields the same article (and identity decision) as the first time. But a
+    # producer's CreateTime far ahead of ours (a crawler with a bad clock, on a pages topic
+    # without message.timestamp.after.max.ms) is bounded by our clock, so it cannot move a
+    # stories partition's data time ahead and age out its stories.
     stamp = event.message.timestamp
-    return datetime.fromtimestamp(stamp, UTC) if stamp else utc_now()
+    now = utc_now()
+    if not stamp:
+        return now
+    return min(datetime.fromtimestamp(stamp, UTC), now + timedelta(seconds=skew))
 
 
 async def extract_page(
@@ -160,9 +166,8 @@ async def extract_page(
     value = msg.value if isinstance(msg.value, bytes) else b""  # a tombstone is not JSON
     started = time.perf_counter()
     restarts = executor.restarts
-    result = await executor.process(
-        value, _received_at(event), Source(msg.topic, msg.partition, msg.offset)
-    )
+    received = _received_at(event, news.options.fetch_skew.total_seconds())
+    result = await executor.process(value, received, Source(msg.topic, msg.partition, msg.offset))
     duration = time.perf_counter() - started
     news.metrics.extraction.observe(duration)
     log.debug("page extracted", extra=fields(

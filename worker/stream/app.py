@@ -35,6 +35,8 @@ from worker.stream.metrics import WorkerMetrics
 from worker.stream.publish import Publisher, TrackedTable
 from worker.stream.web import web_settings
 
+# How far ahead of the broker's clock a pages-topic record's timestamp may be (5 min).
+FUTURE_TIMESTAMP_MS = 300_000
 # Room for a record's envelope around the largest page (JSON escaping, metadata).
 _ENVELOPE = 256 * 1024
 
@@ -168,9 +170,12 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         settings.topic_pages,
         internal=True,  # "declare if missing", with our partition count
         partitions=partitions,
-        config=topic_config(
-            settings, **{"max.message.bytes": str(settings.max_page_bytes + _ENVELOPE)}
-        ),
+        config=topic_config(settings, **{
+            "max.message.bytes": str(settings.max_page_bytes + _ENVELOPE),
+            # A producer clock far ahead (a crawler's CreateTime) is refused where the crawler
+            # sees the error, instead of moving the stories' data time (story identity).
+            "message.timestamp.after.max.ms": str(FUTURE_TIMESTAMP_MS),
+        }),
     )
     stories = app.topic(
         f"{settings.app_id}-stories", internal=True, partitions=partitions, config=big_records
@@ -188,7 +193,8 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         key_type=bytes,  # raw bytes both ways (the app's serializers)
         value_type=bytes,
         options={"driver": "rocksdict"} if rocksdb else None,
-        extra_topic_configs=topic_config(settings),  # its changelog topic
+        # Its changelog topic: a page parked behind its URL's probe is kept whole there.
+        extra_topic_configs=topic_config(settings, **{"max.message.bytes": str(record_limit)}),
         help="URL, headline and body keys -> identity state (worker/pipeline/state.py)",
     )
     metrics = WorkerMetrics()
