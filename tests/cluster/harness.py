@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from bench.soak import Page, diagnose, group_offsets, page, produce, summarise
 from tests.integration.workers import Cluster, WorkerProcess
@@ -185,3 +186,17 @@ class CommitSamples:
         for earlier, later in zip(self.samples, self.samples[1:], strict=False):
             for tp, offset in earlier.items():
                 assert later.get(tp, offset) >= offset, (tp, offset, later.get(tp))
+
+
+async def delete_topics(bootstrap: str, prefixes: list[str]) -> None:
+    """Delete every topic whose name starts with one of `prefixes` (best effort)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [n for n in await admin.list_topics() if n.startswith(tuple(prefixes))]
+        if names:
+            await admin.delete_topics(names)
+    except KafkaError:
+        pass  # the next test does not depend on it
+    finally:
+        await admin.close()

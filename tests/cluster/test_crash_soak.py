@@ -13,16 +13,20 @@ from typing import Any
 import pytest
 
 from bench.soak import QUICK, soak
+from tests.cluster.harness import delete_topics
 from tools.kafka.cluster import LocalCluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 
 async def test_ci_crash_soak_accounts_for_every_page(all_nodes_up: LocalCluster) -> None:
-    summary: dict[str, Any] = await soak(
-        QUICK["pages"], QUICK["kills"], QUICK["rate"], QUICK["seed"],
-        broker_kills=QUICK["broker_kills"], kafka=all_nodes_up,
-    )
+    try:
+        summary: dict[str, Any] = await soak(
+            QUICK["pages"], QUICK["kills"], QUICK["rate"], QUICK["seed"],
+            broker_kills=QUICK["broker_kills"], kafka=all_nodes_up,
+        )
+    finally:
+        await delete_topics(all_nodes_up.bootstrap, ["nw-"])  # the soak's group's topics
     events = summary.pop("events")
     print("\ncrash soak:", *events, summary, sep="\n  ")
     context = f"{summary}\n" + "\n".join(events)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from tools.kafka import probe
 from tools.kafka.cluster import LocalCluster
+from tools.kafka.localkafka import REPO_ROOT as REPO
 from tools.kafka.topics import create_topics, describe_partitions, topic_configs
 
 pytestmark = pytest.mark.cluster
@@ -73,3 +77,43 @@ async def test_three_nodes_replicate_with_min_isr_two_and_survive_a_leader_crash
     # Kafka's own offsets topic is replicated like ours (created by that first commit).
     offsets = await describe_partitions(cluster.bootstrap, ["__consumer_offsets"])
     assert offsets and all(sorted(p["replicas"]) == [1, 2, 3] for p in offsets.values())
+
+
+def _free_run(count: int) -> int:
+    """A base port with `count` consecutive ports free on loopback."""
+    for _ in range(50):
+        base = probe.free_port()
+        if base + count < 65535 and not any(
+                probe.port_in_use("127.0.0.1", base + i) for i in range(count)):
+            return base
+    raise AssertionError("no run of free ports")
+
+
+def test_kafka_up_nodes_3_starts_a_cluster_and_down_stops_exactly_it(tmp_path: Path) -> None:
+    """`make kafka-up NODES=3` / `kafka-status` / `kafka-down`, through `python -m tools.kafka`."""
+    base = _free_run(6)
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "tools.kafka"]
+    where = ["--run-dir", str(run_dir), "--port", str(base)]
+    up = subprocess.run([*command, "up", "--nodes", "3", *where], cwd=REPO,
+                        capture_output=True, text=True, timeout=240, check=False)
+    try:
+        assert up.returncode == 0, up.stderr
+        bootstrap = ",".join(f"127.0.0.1:{base + 2 * i}" for i in range(3))
+        assert f"3 nodes on {bootstrap}" in up.stdout
+        cluster = LocalCluster(run_dir)  # reads the ports `up` saved
+        pids = cluster.pids
+        assert sorted(pids) == [1, 2, 3]
+        assert len(probe.metadata_brokers("127.0.0.1", base + 4)) == 3
+        status = subprocess.run([*command, "status", *where], cwd=REPO, capture_output=True,
+                                text=True, timeout=60, check=False)
+        assert status.returncode == 0 and "3 of 3 nodes" in status.stdout
+    finally:
+        down = subprocess.run([*command, "down", *where], cwd=REPO, capture_output=True,
+                              text=True, timeout=120, check=False)
+    assert down.returncode == 0, down.stderr
+    assert all(not Path(f"/proc/{pid}").exists() for pid in pids.values())
+    assert not (run_dir / "cluster.json").exists()  # a later plain `up` is one broker again
+    status = subprocess.run([*command, "status", *where], cwd=REPO, capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert status.returncode == 3 and "not running" in status.stdout
