@@ -22,7 +22,7 @@ async def harness() -> AsyncIterator[Harness]:
 
 def failing(monkeypatch: pytest.MonkeyPatch, page_id: str, times: int) -> list[int]:
     """Make the identity stage raise `times` times on records of `page_id`; count calls."""
-    real = agents.identity_step
+    real = agents.identity_record
     calls: list[int] = []
 
     def step(value: bytes, partition: int, state: Any) -> Any:
@@ -32,7 +32,7 @@ def failing(monkeypatch: pytest.MonkeyPatch, page_id: str, times: int) -> list[i
                 raise RuntimeError(f"bug #{len(calls)}")
         return real(value, partition, state)
 
-    monkeypatch.setattr(agents, "identity_step", step)
+    monkeypatch.setattr(agents, "identity_record", step)
     return calls
 
 

@@ -26,7 +26,8 @@ deployment, in any order:
   rebalance   some partitions move: their new owner starts from the committed offsets with the
               table recovered from the changelog
   sweep       the partition's owner expires what is due by its data clock (never ahead of
-              the wall clock)
+              the wall clock), and sends a `release` record to each URL whose probe is
+              presumed lost (waiting longer than the dedupe window: time here jumps past it)
 
 Checked after every rule, on everything that reached the broker in publish order:
   * no (id, version) with two contents; per id, each article is the latest version again
@@ -57,7 +58,7 @@ from tests.stories import PARTITIONS, T0, Feed, article, decode, partition_of
 from tests.unit.test_identity_properties import SITES, STORIES, content, story_body, variant
 from worker.pipeline.identity import UrlEntry
 from worker.pipeline.route import STORIES as TO_STORIES
-from worker.pipeline.route import Routed, identity_step
+from worker.pipeline.route import Routed, identity_step, release_record
 from worker.pipeline.state import IdentityState, Staged, SweepProgress, stage_of, sweep_slice
 
 DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
@@ -283,7 +284,10 @@ class StreamModel(RuleBasedStateMachine):
         if data_clock is None:
             return
         clock = min(int(self.now.timestamp()), data_clock)
-        sweep_slice(self.feed.state, partition, clock, SweepProgress(), lambda: False)
+        progress = sweep_slice(self.feed.state, partition, clock, SweepProgress(), lambda: False)
+        # A URL waiting longer than the dedupe window for its probe: released, as
+        # worker/stream/sweep.py does (its waiting pages probe again).
+        self._send([release_record(story) for story in progress.stalled])
 
     # --- what consumers see ---------------------------------------------------------------
     @invariant()

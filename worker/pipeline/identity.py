@@ -24,7 +24,17 @@ headline index (`probe_body`, `probe_headline`), and calls `decide_url` again wi
 a match on another story makes the URL a copy of it (duplicate); no match makes it a new
 story, version 1. Pages of a pending URL are *parked* behind the probe (their records kept
 under their own keys) and decided, in arrival order, as soon as the probe's verdict binds the
-URL: one probe per URL at a time, so a re-crawl never races its URL's first verdict.
+URL: one probe per URL at a time, so a re-crawl never races its URL's first verdict. At most
+MAX_PARKED pages wait behind one probe (the next is rejected, with a reason).
+
+A probe can be lost (a hop the broker refused for good, a hop record that failed routing): a
+URL waiting longer than `dedupe_window` of data time for its probe is *stalled*, and so is one
+whose verdict could not be published (`released`). The sweep finds stalled URLs and sends them
+a `release` record: the first page waiting (the probing one if its record is kept, else the
+first parked) probes again, with its record kept until its verdict returns; after MAX_PROBES
+probes the pages still waiting are rejected. A URL is never wedged for good, and a page parked
+behind a probe gets a record or a rejection. A probe that was only slow is harmless: its late
+verdict finds the URL bound (decided against it) or pending again (parked, decided later).
 
 Because only one probe per URL is in flight, its verdict cannot be overruled: the headline
 index (the probe's last) registers the page at once, as the new story it will be or as an
@@ -55,7 +65,8 @@ BODY_DISTANCE = 8  # same body key but another headline: stricter
 MAX_ORIGINS = 8  # input positions remembered per URL, to recognise a crash replay
 MAX_SEEN = 4  # earlier versions' (headline, body) remembered per URL
 MAX_INDEXED = 16  # stories kept per index key (a generic headline must not grow without bound)
-NEVER = 2**62  # the expiry of an entry that must not expire
+MAX_PARKED = 32  # pages waiting behind one probe (a live page crawled every 5 min: 2.7 h)
+MAX_PROBES = 3  # probes of one URL's waiting pages before they are rejected
 
 
 class Action(StrEnum):
@@ -65,6 +76,7 @@ class Action(StrEnum):
     PROBE = "probe"  # a first sighting: probe the content indexes; the URL is now pending
     PARK = "park"  # a probe for this URL is in flight: wait behind it
     WAIT = "wait"  # this very page is already probing or parked (a replay): nothing to do
+    FULL = "full"  # MAX_PARKED pages wait behind the probe already: reject this one
 
 
 class Verdict(StrEnum):
@@ -127,6 +139,9 @@ class UrlEntry:
     pending: str | None = None  # the origin of the page whose probe is in flight
     # [origin, page id] of the pages waiting behind it, in arrival order
     parked: list[list[str]] = field(default_factory=list)
+    since: int = 0  # data time the pending probe started (0: released, stalled at once)
+    probes: int = 0  # probes of this URL's waiting pages since its first one (releases)
+    kept: bool = False  # the pending page's record is kept under its parked key (re-probes)
 
     @property
     def bound(self) -> bool:
@@ -134,19 +149,33 @@ class UrlEntry:
 
     @property
     def waiting(self) -> bool:
-        """A probe is in flight or pages wait behind it: never forgotten meanwhile."""
-        return self.pending is not None or bool(self.parked)
+        """A probe is in flight or pages wait behind it: not forgotten meanwhile."""
+        return not self.bound and (self.pending is not None or bool(self.parked))
 
     def expires_at(self, options: PipelineOptions) -> int:
+        """When the sweep acts on it: forgets a URL, or releases a waiting one (stalled)."""
         if self.waiting:
-            return NEVER
+            if self.pending is None:
+                return 0
+            return self.since + int(options.dedupe_window.total_seconds())
         return self.last_seen + int(options.identity_horizon.total_seconds())
+
+    def stalled(self, clock: int, options: PipelineOptions) -> bool:
+        """Waiting for a probe that is presumed lost (or whose verdict was not published)."""
+        return self.waiting and clock > self.expires_at(options)
+
+    def released(self) -> UrlEntry | None:
+        """This entry once its probe is given up (None: nothing waits, forget it)."""
+        if not self.parked:
+            return None
+        return UrlEntry("", False, last_seen=self.last_seen, parked=list(self.parked),
+                        probes=self.probes)
 
     def to_dict(self) -> dict[str, Any]:
         return {"s": self.story, "own": self.own, "v": self.version, "rh": self.record,
                 "mh": self.body, "hk": self.headline, "m": self.modified, "f": self.fetched,
                 "l": self.last_seen, "seen": self.seen, "o": self.origins, "p": self.pending,
-                "pk": self.parked}
+                "pk": self.parked, "ps": self.since, "pn": self.probes, "pr": self.kept}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UrlEntry:
@@ -158,6 +187,9 @@ class UrlEntry:
             origins={str(k): int(v) for k, v in data["o"].items()},
             pending=None if data.get("p") is None else str(data["p"]),
             parked=[[str(o), str(i)] for o, i in data.get("pk") or ()],
+            # Entries written before the probe timeout: their probe started by last_seen.
+            since=int(data.get("ps", data["l"])), probes=int(data.get("pn", 0)),
+            kept=bool(data.get("pr", False)),
         )
 
 
@@ -216,8 +248,10 @@ class UrlDecision:
 
 def live_url(entry: UrlEntry | None, clock: int, options: PipelineOptions) -> UrlEntry | None:
     """The entry, unless its URL has not been seen within `identity_horizon` of `clock`
-    (an entry with a probe in flight or pages parked behind it never expires)."""
-    return entry if entry is not None and clock <= entry.expires_at(options) else None
+    (an entry with a probe in flight or pages parked behind it is kept until released)."""
+    if entry is None or (not entry.waiting and clock > entry.expires_at(options)):
+        return None
+    return entry
 
 
 def live_index(entry: IndexEntry | None, clock: int, options: PipelineOptions) -> IndexEntry:
@@ -244,11 +278,13 @@ def decide_url(
         # Pending: this URL's first probe is in flight. Wait behind it, once.
         if origin == known.pending or any(o == origin for o, _ in known.parked):
             return UrlDecision(Action.WAIT, None)
+        if len(known.parked) >= MAX_PARKED:
+            return UrlDecision(Action.FULL, None)
         known.parked.append([origin, page_id or ""])
         known.last_seen = max(known.last_seen, clock)
         return UrlDecision(Action.PARK, known)
     if probe is None:
-        pending = UrlEntry(story="", own=False, last_seen=clock, pending=origin)
+        pending = UrlEntry(story="", own=False, last_seen=clock, pending=origin, since=clock)
         return UrlDecision(Action.PROBE, pending)
     parked = tuple(o for o, _ in known.parked) if known is not None else ()
     decision = _first_sighting(page, origin, probe, clock)

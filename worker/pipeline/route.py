@@ -21,16 +21,24 @@ Records on the stories topic (JSON), in the order a page's records go:
       binds the URL, then decides the pages parked behind it, in order
     {"step": "seed", "story", "version", "modified", "last_seen"}          key u:<article id>
       a story's version carried over from the previous release (news-worker migrate)
+    {"step": "release", "story"}                                           key u:<article id>
+      the sweep found the URL stalled (its probe presumed lost): its waiting pages probe again
 `origin` is the pages-topic position ("topic:partition:offset") or "file:line"; `ts` the input
 message's timestamp (publish-lag metric); `fp` the page's `Fingerprint`; `article` the
 article (records.article_to_wire). Every record advances its partition's data clock to the
 page's fetch time before it is decided.
+
+`identity_record` also says which of a record's table writes depend on what (`Step`): the
+writes hold only if output `needs` (the decision's primary output: the article or duplicate,
+or the probe's next hop) reached the broker as itself; if it was refused for good (the page is
+rejected instead), `fallback` is written in their place: nothing (the record never happened),
+or, for a URL's own verdict, the URL released (its parked pages probe again).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -38,6 +46,8 @@ import orjson
 from worker.errors import RejectReason
 from worker.pipeline.fingerprint import Fingerprint
 from worker.pipeline.identity import (
+    MAX_PARKED,
+    MAX_PROBES,
     Action,
     Match,
     MatchBy,
@@ -53,7 +63,7 @@ from worker.pipeline.identity import (
     seed_url,
 )
 from worker.pipeline.records import article_from_wire, article_to_wire, encode_rejection
-from worker.pipeline.state import IdentityState, index_key, url_key
+from worker.pipeline.state import IdentityState, encode, index_key, parked_key, url_key
 from worker.pipeline.types import (
     ARTICLE_SCHEMA,
     DUPLICATE_SCHEMA,
@@ -85,6 +95,15 @@ class Routed:
     ts: float | None = None  # the input message's timestamp
     rejection: Rejection | None = None  # rejection outputs: the record itself (logs, metrics)
     partition: int | None = None  # stories records sent to a given partition (sweep markers)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One stories record's outputs, and what its table writes depend on (module docstring)."""
+
+    outputs: list[Routed]
+    needs: int | None = None  # index of the output the writes need (None: they always hold)
+    fallback: dict[bytes, bytes | None] = field(default_factory=dict)  # None: delete the key
 
 
 def route_result(result: Article | Rejection, origin: str, ts: float | None,
@@ -131,12 +150,19 @@ def _source(origin: str) -> Source:
 
 def identity_step(value: bytes, partition: int, state: IdentityState) -> list[Routed]:
     """Run one stories-topic record of `partition`; raises MalformedRecord on a foreign one."""
+    return identity_record(value, partition, state).outputs
+
+
+def identity_record(value: bytes, partition: int, state: IdentityState) -> Step:
+    """`identity_step`, with what its writes depend on."""
     try:
         data = orjson.loads(value)
         if isinstance(data, dict) and "step" not in data and "article" in data:
-            return [_upgrade(data)]
+            return Step([_upgrade(data)])
         if isinstance(data, dict) and data.get("step") == "seed":
-            return _seed(data, partition, state)
+            return Step(_seed(data, partition, state))
+        if isinstance(data, dict) and data.get("step") == "release":
+            return _release(str(data["story"]), partition, state)
         step = data["step"]
         fp = Fingerprint.from_dict(data["fp"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -148,16 +174,16 @@ def identity_step(value: bytes, partition: int, state: IdentityState) -> list[Ro
         if step == "decide":
             probe = Probe(_match(data.get("match")))
             return _url_stage(data, fp, clock, state, probe)
-        if step == "body":
-            return _body_index(data, fp, clock, state)
+        if step == "body":  # the index writes hold only if the probe goes on
+            return Step(_body_index(data, fp, clock, state), needs=0)
         if step == "headline":
-            return _headline_index(data, fp, clock, state)
+            return Step(_headline_index(data, fp, clock, state), needs=0)
         if step == "register":
             index, key = str(data["index"]), str(data["key"])
             entry = register(state.index(index, key), str(data["story"]), fp, clock,
                              state.options)
             state.put_index(index, key, entry)
-            return []
+            return Step([])
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedRecord(f"bad {step!r} record: {exc}") from None
     raise MalformedRecord(f"unknown step {step!r}")
@@ -232,12 +258,12 @@ def _registration(reg: Registration, data: dict[str, Any]) -> Routed:
 
 
 def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: IdentityState,
-               probe: Probe | None) -> list[Routed]:
+               probe: Probe | None) -> Step:
     origin = str(data["origin"])
     before = state.url(fp.story_id)
     waiting = {o: i for o, i in before.parked} if before is not None else {}
     if not _readable(data):
-        return _unreadable(data, fp, before, state, probe)
+        return _unreadable(data, fp, before, state, probe, clock)
     decision = decide_url(before, fp, clock, state.options, origin=origin, probe=probe,
                           page_id=(data.get("article") or {}).get("page_id"))
     if decision.action is Action.PARK:
@@ -245,15 +271,30 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
         # leave at worst a record nobody names, and the replayed page parks again.
         state.park(fp.story_id, origin, orjson.dumps({**data, "step": "url"}))
         state.put_url(fp.story_id, decision.entry or UrlEntry("", False))
-        return []
+        return Step([])
     if decision.action is Action.WAIT:
         if origin in waiting and not state.is_parked(fp.story_id, origin):
             state.park(fp.story_id, origin, orjson.dumps({**data, "step": "url"}))  # torn
-        return []
+        return Step([])
+    if decision.action is Action.FULL:
+        article = data.get("article") or {}
+        return Step([_not_kept(origin, article.get("page_id"), f"{MAX_PARKED} pages of its URL "
+                               "already wait behind the URL's first probe", article.get("url"))])
     if decision.entry is not None:
         state.put_url(fp.story_id, decision.entry)
     if decision.action is Action.PROBE:
-        return [_forward(data, index_key("b", fp.body_key), "body")]
+        # A hop that does not land leaves the URL as it was (the page is rejected).
+        return Step([_forward(data, index_key("b", fp.body_key), "body")], needs=0)
+    fallback: dict[bytes, bytes | None] = {}
+    if before is not None and not before.bound and probe is not None and (
+            before.pending == origin):
+        # This URL's own verdict: if it cannot be published, the URL is released instead.
+        released = before.released()
+        fallback[url_key(fp.story_id)] = None if released is None else encode(
+            released, state.options)
+        if before.kept:  # a re-probe: its record is no longer needed (the page is rejected)
+            state.unpark(fp.story_id, origin)
+            fallback[parked_key(fp.story_id, origin)] = None
     outputs = _decided(decision, data)
     entry = decision.entry
     for parked in decision.drain:  # the pages that waited behind this probe, in order
@@ -270,7 +311,59 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
         outputs += _decided(later, waited)
     if decision.drain and entry is not None:  # their verdicts changed the entry
         state.put_url(fp.story_id, entry)
-    return outputs
+    return Step(outputs, needs=0, fallback=fallback)
+
+
+def release_record(story: str) -> Routed:
+    """The sweep's request to release a stalled URL (its probe presumed lost)."""
+    return Routed(STORIES, url_key(story), orjson.dumps({"step": "release", "story": story}))
+
+
+def _release(story: str, partition: int, state: IdentityState) -> Step:
+    """A stalled URL: the first page still waiting probes again (its record kept this time,
+    so a lost probe can be repeated); after MAX_PROBES, every waiting page is rejected."""
+    clock = state.clock(partition) or 0
+    entry = state.url(story)
+    if entry is None or not entry.stalled(clock, state.options):
+        return Step([])  # answered (or released) meanwhile
+    queue = [[entry.pending, ""]] if entry.pending is not None and entry.kept else []
+    return _reprobe(story, entry, [*queue, *entry.parked], entry.probes + 1, clock, state)
+
+
+def _reprobe(story: str, entry: UrlEntry, queue: list[list[str]], probes: int, clock: int,
+             state: IdentityState) -> Step:
+    """The first page of `queue` (origins of pages whose records are parked) probes; pages
+    whose record is missing or unreadable, or all of them past MAX_PROBES, are rejected."""
+    outputs: list[Routed] = []
+    dropped: dict[bytes, bytes | None] = {}  # parked records of pages rejected here
+    while queue:
+        (origin, page_id), rest = queue[0], queue[1:]
+        record = state.raw.get(parked_key(story, origin))
+        waited = orjson.loads(record) if record is not None else None
+        if waited is not None and _readable(waited) and probes <= MAX_PROBES:
+            # It probes again; its record stays parked until its verdict comes back.
+            state.put_url(story, UrlEntry("", False, last_seen=entry.last_seen, pending=origin,
+                                          since=clock, probes=probes, kept=True, parked=rest))
+            hop = _forward(waited, index_key("b", Fingerprint.from_dict(waited["fp"]).body_key),
+                           "body")
+            # Not landed: the URL stays released (the next sweep tries again), the pages
+            # rejected here stay rejected.
+            left = UrlEntry("", False, last_seen=entry.last_seen, probes=probes,
+                            parked=[[origin, page_id], *rest])
+            return Step([hop, *outputs], needs=0,
+                        fallback={**dropped, url_key(story): encode(left, state.options)})
+        if waited is None or not _readable(waited):
+            why = ("its record, parked behind its URL's first probe, is not in the identity "
+                   "state or cannot be read back")
+        else:
+            why = f"its URL's first probe did not come back ({MAX_PROBES} tries)"
+            page_id = str((waited.get("article") or {}).get("page_id") or page_id)
+        outputs.append(_not_kept(origin, page_id, why))
+        state.raw.delete(parked_key(story, origin))
+        dropped[parked_key(story, origin)] = None
+        queue = rest
+    state.delete_url(story)
+    return Step(outputs)
 
 
 def _readable(data: dict[str, Any]) -> bool:
@@ -284,32 +377,23 @@ def _readable(data: dict[str, Any]) -> bool:
 
 
 def _unreadable(data: dict[str, Any], fp: Fingerprint, entry: UrlEntry | None,
-                state: IdentityState, probe: Probe | None) -> list[Routed]:
+                state: IdentityState, probe: Probe | None, clock: int) -> Step:
     """A page whose article cannot be read back: rejected (redrive sends it again), and its
     URL released when it was the one probing, so the pages parked behind it go on."""
     origin = str(data["origin"])
     found = data.get("article")
     article: dict[str, Any] = found if isinstance(found, dict) else {}
-    outputs = [_not_kept(origin, article.get("page_id"), "its stories record could not be "
-                         "read back (written by another release?)", article.get("url"))]
+    rejected = _not_kept(origin, article.get("page_id"), "its stories record could not be "
+                         "read back (written by another release?)", article.get("url"))
     if probe is None or entry is None or entry.bound or entry.pending != origin:
-        return outputs  # nothing of this URL waits on it
-    if not entry.parked:
-        state.delete_url(fp.story_id)
-        return outputs
-    (first, _), rest = entry.parked[0], entry.parked[1:]
-    record = state.unpark(fp.story_id, first)
-    if record is None:
-        outputs.append(_not_kept(first, entry.parked[0][1], "its parked record is not in "
-                                 "the identity state"))
-        entry.parked = rest
-        state.put_url(fp.story_id, entry)
-        return outputs
-    nxt = orjson.loads(record)  # the next page probes in its place
-    state.put_url(fp.story_id, UrlEntry("", False, last_seen=entry.last_seen, pending=first,
-                                        parked=rest))
-    return [*outputs, _forward(nxt, index_key("b", Fingerprint.from_dict(nxt["fp"]).body_key),
-                               "body")]
+        return Step([rejected])  # nothing of this URL waits on it
+    gone: dict[bytes, bytes | None] = {}
+    if entry.kept:
+        state.unpark(fp.story_id, origin)
+        gone[parked_key(fp.story_id, origin)] = None
+    after = _reprobe(fp.story_id, entry, list(entry.parked), entry.probes, clock, state)
+    return Step([*after.outputs, rejected], needs=after.needs,
+                fallback={**gone, **after.fallback})
 
 
 def _not_kept(origin: str, page_id: str | None, why: str, url: str | None = None) -> Routed:

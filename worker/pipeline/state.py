@@ -19,13 +19,14 @@ partition's keys in byte order, from after `after`). `DictStore` is the dict one
 tests); worker/stream/store.py wraps the Faust table. `Staged` holds one event's writes back
 (reads see them) until `commit()`: the worker commits only after the event's outputs were
 acknowledged, so the state never runs ahead of what was published, and a replay decides
-again from the state before the event.
+again from the state before the event. `Staged.writes_for` is what the publisher calls with
+the outputs that landed: the record's writes, or its fallback (worker/pipeline/route.py Step).
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -177,6 +178,9 @@ class Staged:
         self.raw = raw
         self.overlay: dict[bytes, bytes | None] = {}
         self.groups: list[tuple[object, dict[bytes, bytes | None]]] = []
+        # Groups that read a key another waiting group wrote: their decisions hold only if
+        # that group's writes are applied (the data clocks excepted: a clock only moves on).
+        self.dependent: set[int] = set()
 
     def begin(self, tag: object) -> None:
         """Writes from now on belong to `tag` (a new group; an earlier one of `tag` is
@@ -186,12 +190,26 @@ class Staged:
 
     def discard(self, tag: object) -> None:
         """Forget the writes of `tag` (a record whose handling failed)."""
+        self.dependent.discard(id(tag))
         if any(t is tag for t, _ in self.groups):
             self.groups = [(t, w) for t, w in self.groups if t is not tag]
             self.overlay = {k: v for _, w in self.groups for k, v in w.items()}
 
+    def clear(self) -> None:
+        """Forget every waiting write (those a publish call did not apply will not be)."""
+        self.overlay, self.groups = {}, []
+        self.dependent.clear()
+
+    def depends(self, tag: object) -> bool:
+        """Whether `tag`'s group read what another group, not applied yet, wrote."""
+        return id(tag) in self.dependent
+
     def get(self, key: bytes) -> bytes | None:
-        return self.overlay[key] if key in self.overlay else self.raw.get(key)
+        if key not in self.overlay:
+            return self.raw.get(key)
+        if self.groups and not key.startswith(RESERVED) and key not in self.groups[-1][1]:
+            self.dependent.add(id(self.groups[-1][0]))
+        return self.overlay[key]
 
     def _write(self, key: bytes, value: bytes | None) -> None:
         if not self.groups:
@@ -218,6 +236,27 @@ class Staged:
         """Apply every waiting write, group by group in order (inside `enter(tag)` if
         given); how many there were."""
         return sum(self.commit_group(tag, enter) for tag, _ in list(self.groups))
+
+    def writes_for(self, tag: object, needs: int | None, fallback: dict[bytes, bytes | None],
+                   enter: Callable[[object], AbstractContextManager[object]] | None = None,
+                   ) -> Callable[..., int]:
+        """What the publisher calls once it knows which outputs of `tag`'s record landed
+        (`landed`: their indexes; omitted: all of them): the record's writes if output
+        `needs` landed (or `needs` is None), else `fallback` instead."""
+
+        def apply(landed: Collection[int] | None = None) -> int:
+            if needs is None or landed is None or needs in landed:
+                return self.commit_group(tag, enter)
+            self.discard(tag)
+            with enter(tag) if enter is not None else nullcontext():
+                for key, value in fallback.items():
+                    if value is None:
+                        self.raw.delete(key)
+                    else:
+                        self.raw.put(key, value)
+            return len(fallback)
+
+        return apply
 
     def commit_group(self, tag: object,
                      enter: Callable[[object], AbstractContextManager[object]] | None = None,
@@ -274,6 +313,7 @@ class SweepProgress:
     removed: int = 0
     trimmed: int = 0
     entries: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
+    stalled: list[str] = field(default_factory=list)  # URLs (story ids) to release
 
 
 def sweep_slice(state: IdentityState, partition: int, clock: int, progress: SweepProgress,
@@ -282,9 +322,10 @@ def sweep_slice(state: IdentityState, partition: int, clock: int, progress: Swee
 
     Returns when the partition is done (`after` None) or `should_stop()` says so (checked
     every few keys; the caller gives it a time budget). An entry not due costs a prefix read;
-    a due URL entry is deleted; a due index entry loses its stale stories (deleted when none
-    is left). The decisions treat due entries as absent already, so when the sweep runs
-    changes nothing but the size of the state.
+    a due URL entry is deleted, unless pages wait on its probe: then it is *stalled*, listed
+    in `progress.stalled` for the caller to release (route.release_record); a due index entry
+    loses its stale stories (deleted when none is left). The decisions treat due entries as
+    absent already, so when the sweep runs changes nothing but the size of the state.
     """
     raw = state.raw
     seen = 0
@@ -304,6 +345,9 @@ def sweep_slice(state: IdentityState, partition: int, clock: int, progress: Swee
             continue
         if clock <= expires:
             progress.entries[stage] += 1
+        elif stage == URL and _waiting(state, key, value):
+            progress.entries[stage] += 1
+            progress.stalled.append(key[len(_KEY_PREFIX[URL]):].decode("ascii"))
         elif stage == URL:
             raw.delete(key)
             progress.removed += 1
@@ -311,6 +355,15 @@ def sweep_slice(state: IdentityState, partition: int, clock: int, progress: Swee
             _trim_index(state, key, value, clock, progress)
     progress.after = None
     return progress
+
+
+def _waiting(state: IdentityState, key: bytes, value: bytes) -> bool:
+    try:
+        return UrlEntry.from_dict(_payload(value)).waiting
+    except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONDecodeError):
+        if state.on_unreadable is not None:
+            state.on_unreadable(URL, key)
+        return False
 
 
 def _trim_index(state: IdentityState, key: bytes, value: bytes, clock: int,

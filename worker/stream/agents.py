@@ -34,7 +34,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 import orjson
@@ -52,7 +51,8 @@ from worker.pipeline.route import (
     STORIES,
     MalformedRecord,
     Routed,
-    identity_step,
+    Step,
+    identity_record,
     route_result,
 )
 from worker.pipeline.state import IdentityState, Staged
@@ -222,42 +222,74 @@ async def handle_identity(news: NewsApp, events: Sequence[EventT[bytes]],
     The table writes a record causes are held back (`Staged`: the batch's later records read
     them) and handed to the publisher, which applies each record's writes, in its own event's
     context (its partition's store and changelog), only after every output of the batch was
-    acknowledged: the state never runs ahead of what was published, so if the worker dies in
+    acknowledged, and only if the record's primary output landed (else its fallback:
+    route.Step): the state never runs ahead of what was published, so if the worker dies in
     between, the replayed records are decided again from the state before them and publish
-    the same records.
+    the same records. A record that read what an earlier record of the batch wrote is decided
+    again after that one's writes are settled (the batch so far is published first), and so
+    is a sweep marker: a decision only ever rests on writes that hold.
     """
     staged = Staged(sweeps.store)
     state = IdentityState(staged, news.options, sweeps.unreadable)
-    items = []
+    items: list[Item] = []
     for event in events:
         msg = event.message
         value = msg.value if isinstance(msg.value, bytes) else b""
-        with event_context(event):
-            if is_sweep(value):
+        if is_sweep(value):
+            if items:  # the sweep reads the table itself: settle the batch so far first
+                items = await _settle(news, staged, items)
+            with event_context(event):
                 # The sweep writes straight through: no output depends on what it deletes.
                 items.append(Item(event, outputs_of(news, handle_sweep(
                     news, sweeps, msg.partition, value))))
-                continue
-            origin = story_origin(value)
-            decided = False
+            continue
+        item = await _identity_item(news, state, staged, event, value)
+        if item is None:  # it read writes of the batch that may not hold: settle them first
+            items = await _settle(news, staged, items)
+            item = await _identity_item(news, state, staged, event, value)
+            assert item is not None  # noqa: S101 - nothing else waits in `staged` now
+        items.append(item)
+    if items:
+        await _settle(news, staged, items)
 
-            async def compute(event: EventT[bytes] = event, value: bytes = value,
-                              partition: int = msg.partition) -> list[Output]:
-                nonlocal decided
-                staged.begin(event)  # each attempt from the state before the record
-                outputs = outputs_of(news, identity_step(value, partition, state))
-                decided = True
-                return outputs
 
-            # A record this code cannot read (MalformedRecord) is rejected at once, with the
-            # page's position when it names one: only this worker writes the stories topic.
-            outputs = await route(news, "identify_stories", event, compute, origin,
-                                  permanent=(MalformedRecord,))
-        if not decided:
-            staged.discard(event)
-        writes = partial(staged.commit_group, event, event_context) if decided else None
-        items.append(Item(event, outputs, origin, writes))
+async def _settle(news: NewsApp, staged: Staged, items: list[Item]) -> list[Item]:
+    """Publish `items` (their writes applied as the publisher decides); none is left waiting."""
     await news.publisher.publish_many(items)
+    staged.clear()  # writes the publisher did not apply (an item it dropped) never will be
+    return []
+
+
+async def _identity_item(news: NewsApp, state: IdentityState, staged: Staged,
+                         event: EventT[bytes], value: bytes) -> Item | None:
+    """One stories record decided (None: it depends on another record's unsettled writes)."""
+    msg = event.message
+    origin = story_origin(value)
+    steps: list[Step] = []
+
+    async def compute() -> list[Output]:
+        staged.begin(event)  # each attempt from the state before the record
+        step = identity_record(value, msg.partition, state)
+        outputs = outputs_of(news, step.outputs, count=False)
+        steps.append(step)
+        return outputs
+
+    with event_context(event):
+        # A record this code cannot read (MalformedRecord) is rejected at once, with the
+        # page's position when it names one: only this worker writes the stories topic.
+        outputs = await route(news, "identify_stories", event, compute, origin,
+                              permanent=(MalformedRecord,))
+    if not steps:
+        staged.discard(event)
+        return Item(event, outputs, origin)
+    if staged.depends(event):
+        staged.discard(event)
+        return None
+    step = steps[-1]
+    for record in step.outputs:
+        _count(news, record)
+    return Item(event, outputs, origin,
+                staged.writes_for(event, step.needs, step.fallback, event_context))
 
 
 def story_origin(value: bytes) -> Origin | None:
@@ -296,11 +328,12 @@ def _count(news: NewsApp, record: Routed) -> None:
                               offset=source.offset))
 
 
-def outputs_of(news: NewsApp, routed: Sequence[Routed]) -> list[Output]:
+def outputs_of(news: NewsApp, routed: Sequence[Routed], *, count: bool = True) -> list[Output]:
     """The pure step's records as outputs for the publisher (counted as they are made)."""
     outputs = []
     for record in routed:
-        _count(news, record)
+        if count:
+            _count(news, record)
         kind = "story" if record.kind == STORIES else record.kind
         outputs.append(Output(_channel(news, record.kind), record.key, record.value,
                               record.schema, kind, record.partition))

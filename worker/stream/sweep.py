@@ -9,7 +9,9 @@ partition. So:
   * the table is written only inside an event of its own partition: by its owner, with the
     changelog record going to that partition, and Faust cannot revoke the partition (and
     drop its RocksDB) in the middle of a slice, since it waits for the event to finish;
-  * whoever owns the partition when a continuation arrives carries on from its cursor.
+  * whoever owns the partition when a continuation arrives carries on from its cursor;
+  * a URL whose probe is presumed lost (stalled) gets a `release` record: its owner then has
+    the waiting pages probe again (worker/pipeline/route.py).
 "Now" is the partition's data clock (the latest fetch time its records carried), never
 ahead of the wall clock: a backfill on one partition expires nothing on another.
 """
@@ -24,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from faust.types import TopicT
 
-from worker.pipeline.route import STORIES, Routed
+from worker.logs import fields
+from worker.pipeline.route import STORIES, Routed, release_record
 from worker.pipeline.state import STAGES, IdentityState, SweepProgress, sweep_slice
 from worker.stream.store import TableStore
 
@@ -128,8 +131,13 @@ def handle_sweep(news: NewsApp, sweeps: Sweeps, partition: int, value: bytes) ->
     if progress.removed or progress.trimmed:
         log.debug("identity sweep of partition %s: %s removed, %s trimmed", partition,
                   progress.removed, progress.trimmed)
+    releases = [release_record(story) for story in progress.stalled]
+    if releases:
+        log.warning("identity sweep of partition %s: %s URL(s) waited too long for their "
+                    "first probe; their pages probe again", partition, len(releases),
+                    extra=fields("identity.release", partition=partition))
     if progress.after is not None:
         marker = sweep_marker(wall, progress.after, progress.entries)
-        return [Routed(STORIES, b"sweep", marker, partition=partition)]
+        return [*releases, Routed(STORIES, b"sweep", marker, partition=partition)]
     sweeps.finished(partition, progress.entries)
-    return []
+    return releases

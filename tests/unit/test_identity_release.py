@@ -1,0 +1,207 @@
+"""A URL waiting on a probe is never wedged for good (FINDING 13, review (b), the 15:45 ruling).
+
+* A record's writes hold only if its primary output (the article or duplicate, or the probe's
+  next hop) reached the broker; else its fallback is written: nothing, or for a URL's own
+  verdict the URL released (`Staged.writes_for`, called by the publisher with what landed).
+* A URL waiting longer than `dedupe_window` of data time for its probe is stalled; the sweep
+  sends it a `release` record and its waiting pages probe again, at most MAX_PROBES times,
+  then they are rejected with a reason. At most MAX_PARKED pages wait behind one probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import orjson
+
+from tests.stories import T0, Feed, article, body, decode, paragraph, partition_of
+from worker.pipeline.identity import MAX_PARKED, MAX_PROBES
+from worker.pipeline.route import STORIES, Routed, identity_record, release_record
+from worker.pipeline.state import IdentityState, Staged, SweepProgress, sweep_slice, url_key
+
+URL = "https://www.harbourgazette.example/news/2025/11/03/storm-floods-city"
+WINDOW = Feed().options.dedupe_window
+
+
+def run(feed: Feed, records: list[Routed],
+        refuse: Callable[[Routed], bool] = lambda _: False) -> list[dict[str, Any]]:
+    """Records to completion as the worker runs them: each record's outputs sent (those
+    `refuse` says are refused for good), then its writes applied knowing what landed."""
+    queue, published = list(records), []
+    while queue:
+        record = queue.pop(0)
+        staged = Staged(feed.store)
+        step = identity_record(record.value, partition_of(record.key or b""),
+                               IdentityState(staged, feed.options))
+        landed = frozenset(i for i, out in enumerate(step.outputs) if not refuse(out))
+        staged.writes_for(None, step.needs, step.fallback)(landed)
+        for index in sorted(landed):
+            out = step.outputs[index]
+            (queue if out.kind == STORIES else published).append(out)
+    return [decode(r) for r in published]
+
+
+def sweep(feed: Feed, key: bytes, clock: int) -> list[Routed]:
+    """A sweep pass of `key`'s partition at `clock`: the release records it sends."""
+    progress = sweep_slice(feed.state, partition_of(key), clock, SweepProgress(),
+                           lambda: False)
+    return [release_record(story) for story in progress.stalled]
+
+
+def step_kind(name: str) -> Callable[[Routed], bool]:
+    return lambda out: out.kind == STORIES and orjson.loads(out.value).get("step") == name
+
+
+def entry_of(feed: Feed, story: str) -> dict[str, Any] | None:
+    value = feed.store.data.get(url_key(story))
+    return None if value is None else dict(orjson.loads(value[9:]))
+
+
+def parked_keys(feed: Feed) -> list[bytes]:
+    return [k for k in feed.store.data if k.startswith(b"p:")]
+
+
+def test_an_article_the_broker_refuses_leaves_no_version_behind() -> None:
+    feed = Feed()
+    first = article(page_id="p1")
+    assert run(feed, feed.records(first), refuse=lambda out: out.kind == "article") == []
+    assert entry_of(feed, first.id) is None  # released: nothing was published
+    [again] = run(feed, feed.records(article(page_id="p1")))  # redriven
+    assert (again["_kind"], again["version"]) == ("article", 1)
+
+
+def test_a_probe_hop_the_broker_refuses_leaves_the_url_as_it_was() -> None:
+    feed = Feed()
+    assert run(feed, feed.records(article(page_id="p1")), refuse=step_kind("body")) == []
+    assert entry_of(feed, article().id) is None
+    [later] = run(feed, feed.records(article(page_id="p2", fetched=T0 + timedelta(hours=1))))
+    assert (later["_kind"], later["page_id"], later["version"]) == ("article", "p2", 1)
+
+
+def test_an_article_that_landed_is_remembered_even_if_a_registration_did_not() -> None:
+    feed = Feed()
+    run(feed, feed.records(article(page_id="p1")))
+    update = article(page_id="p2", text=body(1) + "\n\n" + paragraph(7),
+                     fetched=T0 + timedelta(hours=2))
+    [v2] = run(feed, feed.records(update), refuse=step_kind("register"))
+    assert v2["version"] == 2
+    [again] = run(feed, feed.records(update))  # the same content again: no second v2
+    assert (again["_kind"], again["version"]) == ("duplicate", 2)
+
+
+def test_a_verdict_the_broker_refuses_releases_the_url_and_its_parked_pages_go_on() -> None:
+    feed = Feed()
+    held = [r for r in feed.records(article(page_id="p1"))]
+    queue: list[Routed] = []
+    for record in held:  # p1's probe up to its verdict
+        queue = [r for r in identity_record(record.value, partition_of(record.key or b""),
+                                            feed.state).outputs if r.kind == STORIES]
+    while orjson.loads(queue[0].value)["step"] != "decide":
+        queue = [r for r in identity_record(queue[0].value, partition_of(queue[0].key or b""),
+                                            feed.state).outputs if r.kind == STORIES]
+    later = article(page_id="p2", text=body(1) + "\n\n" + paragraph(3),
+                    fetched=T0 + timedelta(hours=1))
+    assert run(feed, feed.records(later)) == []  # parked behind p1's probe
+    assert run(feed, queue, refuse=lambda out: out.kind == "article") == []
+    entry = entry_of(feed, later.id)
+    assert entry is not None and entry["p"] is None and entry["pk"][0][1] == "p2"  # released
+    releases = sweep(feed, url_key(later.id), int((T0 + timedelta(hours=1)).timestamp()))
+    assert releases == [release_record(later.id)]  # at the next sweep, not a window later
+    [out] = run(feed, releases)
+    assert (out["_kind"], out["page_id"], out["version"]) == ("article", "p2", 1)
+    assert parked_keys(feed) == []
+
+
+def lose_the_probe(feed: Feed) -> tuple[str, int]:
+    """p1's first sighting whose `b:` hop is lost (not refused: it never comes back), and p2
+    parked behind it; (story id, the data time the probe started)."""
+    first = article(page_id="p1")
+    [url_record] = feed.records(first)
+    hops = identity_record(url_record.value, partition_of(url_record.key or b""),
+                           feed.state).outputs
+    assert [orjson.loads(h.value)["step"] for h in hops] == ["body"]  # ... and lost
+    later = article(page_id="p2", text=body(1) + "\n\n" + paragraph(3),
+                    fetched=T0 + timedelta(hours=1))
+    assert run(feed, feed.records(later)) == []
+    return first.id, int(first.fetched_at.timestamp())
+
+
+def advance(feed: Feed, story: str, to: int) -> None:
+    """Move the data clock of the story's partition (another URL's page there)."""
+    feed.state.advance_clock(partition_of(url_key(story)), to)
+
+
+def test_a_url_whose_probe_is_lost_is_released_after_the_dedupe_window() -> None:
+    feed = Feed()
+    story, started = lose_the_probe(feed)
+    window = int(WINDOW.total_seconds())
+    advance(feed, story, started + window)
+    assert sweep(feed, url_key(story), started + window) == []  # within the window: waits
+    advance(feed, story, started + window + 3600)
+    releases = sweep(feed, url_key(story), started + window + 3600)
+    assert releases == [release_record(story)]
+    [out] = run(feed, releases)
+    assert (out["_kind"], out["page_id"], out["version"]) == ("article", "p2", 1)
+    assert parked_keys(feed) == [] and entry_of(feed, story)["s"] == story  # type: ignore[index]
+    # The first probe was only slow after all: its verdict, late, is decided against the URL.
+    [late] = run(feed, feed.records(article(page_id="p1"), "pages:0:0"))
+    assert late["_kind"] == "duplicate" and late["duplicate_of"] == story
+
+
+def test_a_release_is_tried_a_bounded_number_of_times_then_the_pages_are_rejected() -> None:
+    feed = Feed()
+    story, clock = lose_the_probe(feed)
+    window = int(WINDOW.total_seconds())
+    for attempt in range(1, MAX_PROBES + 2):
+        clock += window + 60
+        advance(feed, story, clock)
+        releases = sweep(feed, url_key(story), clock)
+        assert releases == [release_record(story)], attempt
+        outputs = run(feed, releases, refuse=step_kind("body"))  # every re-probe is lost
+        if attempt <= MAX_PROBES:
+            assert outputs == [] and parked_keys(feed), attempt  # its record kept
+    [rejected] = outputs
+    assert rejected["page_id"] == "p2" and rejected["reason"] == "internal_error"
+    assert "did not come back" in rejected["detail"]
+    assert rejected["original_omitted"] == "not_kept"
+    assert parked_keys(feed) == [] and entry_of(feed, story) is None
+
+
+def test_pages_beyond_the_parking_cap_are_rejected_with_a_reason() -> None:
+    feed = Feed()
+    story, _ = lose_the_probe(feed)  # p2 parked
+    for n in range(3, MAX_PARKED + 2):
+        assert run(feed, feed.records(article(page_id=f"p{n}", fetched=T0 + timedelta(
+            hours=n)))) == []
+    [rejected] = run(feed, feed.records(article(page_id="over", fetched=T0 + timedelta(
+        days=1))))
+    assert rejected["page_id"] == "over" and rejected["_kind"] == "rejection"
+    assert f"{MAX_PARKED} pages of its URL already wait" in rejected["detail"]
+    assert len(entry_of(feed, story)["pk"]) == MAX_PARKED  # type: ignore[index]
+
+
+def test_a_batch_record_reading_another_records_unsettled_writes_is_marked_dependent() -> None:
+    feed = Feed()
+    staged = Staged(feed.store)
+    state = IdentityState(staged, feed.options)
+    first, second = object(), object()
+    staged.begin(first)
+    state.advance_clock(0, 100)
+    state.put_url("a" * 16, feed.state.url("a" * 16) or _entry())
+    staged.begin(second)
+    state.advance_clock(0, 200)  # the data clock only moves on: reading it is no dependency
+    assert not staged.depends(second)
+    state.url("a" * 16)
+    assert staged.depends(second) and not staged.depends(first)
+    staged.commit_group(first)  # settled: what it wrote is now read from below
+    staged.begin(second)
+    state.url("a" * 16)
+    assert not staged.depends(second)
+
+
+def _entry() -> Any:
+    from worker.pipeline.identity import UrlEntry
+
+    return UrlEntry("a" * 16, True, version=1)
