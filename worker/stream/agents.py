@@ -239,9 +239,12 @@ async def handle_identity(news: NewsApp, events: Sequence[EventT[bytes]],
             if items:  # the sweep reads the table itself: settle the batch so far first
                 items = await _settle(news, staged, items)
             with event_context(event):
-                # The sweep writes straight through: no output depends on what it deletes.
-                items.append(Item(event, outputs_of(news, handle_sweep(
-                    news, sweeps, msg.partition, value))))
+                staged.begin(event)
+                routed = handle_sweep(news, sweeps, msg.partition, value, state)
+            # Its deletes hold whatever lands (no output depends on them); they go out with
+            # its outputs, through the publisher, like every identity write.
+            items.append(Item(event, outputs_of(news, routed), None,
+                              staged.writes_for(event, None, {}, event_context)))
             continue
         item = await _identity_item(news, state, staged, event, value)
         if item is None:  # it read writes of the batch that may not hold: settle them first

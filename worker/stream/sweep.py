@@ -8,7 +8,9 @@ partition. So:
   * the event loop is held for one slice at most, whatever the size of the state;
   * the table is written only inside an event of its own partition: by its owner, with the
     changelog record going to that partition, and Faust cannot revoke the partition (and
-    drop its RocksDB) in the middle of a slice, since it waits for the event to finish;
+    drop its RocksDB) in the middle of a slice, since it waits for the event to finish; the
+    writes are held (`Staged`) and applied by the publisher with the marker's outputs, like
+    every other identity write;
   * whoever owns the partition when a continuation arrives carries on from its cursor;
   * a URL whose probe is presumed lost (stalled) gets a `release` record: its owner then has
     the waiting pages probe again (worker/pipeline/route.py).
@@ -107,8 +109,13 @@ class Sweeps:
         return totals
 
 
-def handle_sweep(news: NewsApp, sweeps: Sweeps, partition: int, value: bytes) -> list[Routed]:
-    """One slice of a sweep of `partition`; a continuation marker unless it is done."""
+def handle_sweep(news: NewsApp, sweeps: Sweeps, partition: int, value: bytes,
+                 state: IdentityState | None = None) -> list[Routed]:
+    """One slice of a sweep of `partition`; a continuation marker unless it is done.
+
+    `state` is where it writes (the agent passes a `Staged` one: the deletes are applied with
+    the marker's outputs, by the publisher, like every identity write); default the table."""
+    state = state or sweeps.state
     try:
         data: dict[str, Any] = orjson.loads(value)
         wall = datetime.fromisoformat(data["sweep"])
@@ -117,14 +124,14 @@ def handle_sweep(news: NewsApp, sweeps: Sweeps, partition: int, value: bytes) ->
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         log.error("skipping a malformed sweep marker on partition %s: %s", partition, exc)
         return []
-    data_clock = sweeps.state.clock(partition)
+    data_clock = state.clock(partition)
     if data_clock is None:  # nothing processed on this partition yet: nothing to expire
         sweeps.finished(partition, entries)
         return []
     clock = min(int(wall.timestamp()), data_clock)
     progress = SweepProgress(after=after, entries=entries)
     started = time.perf_counter()
-    sweep_slice(sweeps.state, partition, clock, progress,
+    sweep_slice(state, partition, clock, progress,
                 lambda: time.perf_counter() - started > SLICE_SECONDS)
     news.metrics.sweep_slice.observe(time.perf_counter() - started)
     news.metrics.expired.inc(progress.removed)
