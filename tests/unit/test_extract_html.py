@@ -240,3 +240,37 @@ def test_kicker_and_heading_standfirst_are_not_body() -> None:
     body = run(html).body
     assert body.startswith("1. The council voted")
     assert "Sequía" not in body
+
+
+def _discarding(calls: list[dict[str, object]], real: object, discard: int) -> object:
+    """trafilatura.bare_extraction, recording its options, with the first `discard` calls
+    returning None (what its size check does to a page it finds nothing on)."""
+    def fake(*args: object, **kwargs: object) -> object:
+        calls.append(kwargs)
+        if len(calls) <= discard:
+            return None
+        return real(*args, **kwargs)  # type: ignore[operator]
+    return fake
+
+
+def test_recall_mode_runs_only_when_the_cascade_kept_nothing_of_a_page_with_paragraphs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import worker.pipeline.extract as extract
+
+    calls: list[dict[str, object]] = []
+    real = extract.trafilatura.bare_extraction
+    monkeypatch.setattr(extract.trafilatura, "bare_extraction", _discarding(calls, real, 2))
+    html = ("<html><body><h1>Budget passes</h1>" + f"<p>{PARA * 2}</p>" * 5  # 1,700 characters
+            + "</body></html>")
+    art = run(html)
+    assert [c.get("fast") for c in calls[:2]] == [True, False]
+    assert calls[2].get("favor_recall") is True and len(calls) == 3
+    assert "the mayor promised" in art.body
+
+    # a page without paragraphs (an index, a form) never pays for a third run
+    calls.clear()
+    links = "".join(f"<div><a href='/s/{k}'>Story number {k} about the harbour</a></div>"
+                    for k in range(80))
+    with pytest.raises(PageRejected):
+        run(f"<html><body>{links}</body></html>")
+    assert len(calls) == 2

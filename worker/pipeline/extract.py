@@ -49,6 +49,12 @@ MAX_ELEMENTS = 50_000
 # only changes results that miss the story (see _needs_full_cascade); a result shorter than
 # this many characters is "short".
 FULL_CASCADE_BELOW = 1500
+# When trafilatura's default run and its cascade keep nothing at all (its size check discards
+# the whole result) on a page with at least this many characters of <p> text, its recall mode
+# runs once more: on wcxb-dev it recovered a 12,000-character list article (F1 0 -> 0.99) and
+# changed no other page of either corpus; pages without paragraphs (index pages, forms) never
+# pay for it.
+RECALL_PAGE_CHARS = 1500
 # Lines shorter than this many words are menu lines, not prose.
 _PROSE_LINE_WORDS = 8
 SECTION_SHARE = 0.25
@@ -216,7 +222,8 @@ def _needs_full_cascade(text: str, length: int, tree: HtmlElement, page_chars: i
 def _run_trafilatura(tree: HtmlElement, marked: bool, page_chars: int
                      ) -> etree._Element | None:
     """trafilatura's body tree (link markers in its text when `marked`): the fast run, then
-    the full cascade (readability/jusText comparison) when _needs_full_cascade."""
+    the full cascade (readability/jusText comparison) when _needs_full_cascade, then its
+    recall mode when the cascade found nothing on a page with paragraphs (_recall_pass)."""
     body = None
     for fast in (True, False):
         doc = trafilatura.bare_extraction(
@@ -228,6 +235,12 @@ def _run_trafilatura(tree: HtmlElement, marked: bool, page_chars: int
         length = len(strip_markers(text)) if marked else len(text)
         if not fast or not _needs_full_cascade(text, length, tree, page_chars):
             break
+    if body is None and page_chars >= RECALL_PAGE_CHARS:
+        doc = trafilatura.bare_extraction(
+            tree, url=None, include_comments=False, include_links=False, include_tables=True,
+            with_metadata=False, favor_recall=True,
+        )
+        body = getattr(doc, "body", None) if doc is not None else None
     return body
 
 
