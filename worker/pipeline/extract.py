@@ -35,6 +35,7 @@ from worker.pipeline.blocks import (
 from worker.pipeline.clean import site_name_from_title
 from worker.pipeline.gaps import fill_gaps, page_texts
 from worker.pipeline.metadata import PageMetadata, read_metadata
+from worker.pipeline.mojibake import repair_mojibake
 from worker.pipeline.options import PipelineOptions
 from worker.pipeline.safety import removal_is_proven, unfiltered
 from worker.pipeline.types import Extracted, RawPage
@@ -80,7 +81,7 @@ def parse_html(html: str, *, validated: bool = False) -> HtmlElement:
     `validated`: the content came through validate_record, which removed control characters,
     and from JSON, which holds no lone surrogates: the scan for them is skipped (0.6 ms).
     """
-    html = _ENCODING_DECL.sub("", html, count=1)
+    html = repair_mojibake(_ENCODING_DECL.sub("", html, count=1))
     if not validated:
         html = _CONTROL.sub("", html)
     try:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from worker.errors import PageRejected, RejectReason
 from worker.pipeline.clean import site_name_from_title
 from worker.pipeline.dates import find_dateline, parse_date
+from worker.pipeline.mojibake import repair_mojibake
 from worker.pipeline.options import PipelineOptions
 from worker.pipeline.types import Extracted, RawPage
 
@@ -422,7 +423,7 @@ def extract_text(page: RawPage, options: PipelineOptions) -> Extracted:
     """Body and metadata of a plain-text page; PageRejected(no_article) when there is none."""
     lines: list[_Line] = []
     block = 0
-    for raw in page.content.splitlines():
+    for raw in repair_mojibake(page.content).splitlines():
         text = _SPACES.sub(" ", raw).strip()
         if text[1:2] == " ":
             text = _DROP_CAP.sub(r"\1\2", text)
