@@ -58,6 +58,7 @@ from worker.errors import RejectReason
 from worker.inputs import utc_now
 from worker.logs import fields
 from worker.pipeline.types import REJECTION_SCHEMA, Rejection, Source
+from worker.stream.changelog import ContiguousPersistedOffsets
 from worker.stream.consumer import input_consumer
 from worker.stream.metrics import SEND_CAUSES, WorkerMetrics
 from worker.stream.wire import SCHEMA_HEADER, encode_rejection
@@ -191,8 +192,10 @@ _CHANGELOG: WeakKeyDictionary[EventT[Any], list[FutureMessage]] = WeakKeyDiction
 _COLLECTING: ContextVar[list[FutureMessage] | None] = ContextVar("_COLLECTING", default=None)
 
 
-class TrackedTable(faust.Table[Any, Any]):
-    """A Faust table whose changelog records count as outputs of the event that wrote them."""
+class TrackedTable(ContiguousPersistedOffsets, faust.Table[Any, Any]):
+    """A Faust table whose changelog records count as outputs of the event that wrote them
+    (and whose persisted changelog offset never skips another worker's records:
+    worker/stream/changelog.py)."""
 
     def send_changelog(self, partition: int | None, key: Any, value: Any,
                        key_serializer: Any = None, value_serializer: Any = None) -> FutureMessage:
