@@ -179,12 +179,35 @@ class Settings(BaseSettings):
         ge=0,
         description="Faust logs a traceback when the event loop blocks this long (0 = off).",
     )
+    buffer_mb: int = Field(
+        default=64,
+        ge=1,
+        description="MB of input records each stream holds in memory (at most 64 records) "
+        "before fetching pauses.",
+    )
+    extract_max_pages: int = Field(
+        default=1000,
+        ge=0,
+        description="Pages an extraction process handles before it is replaced (0 = never).",
+    )
+    extract_max_rss_mb: int = Field(
+        default=400,
+        ge=0,
+        description="An extraction process left above this many MB resident by a page is "
+        "replaced (0 = never).",
+    )
+    stall_timeout: Seconds = Field(
+        default=60.0,
+        gt=0,
+        description="/readyz is 503 when an input partition with lag has not moved, or a "
+        "send has waited for the broker, this long.",
+    )
     routing_attempts: int = Field(
         default=3,
         ge=1,
         description="Attempts to route one record before it is rejected as internal_error.",
     )
-    producer_timeout: float = Field(
+    producer_timeout: Seconds = Field(
         default=30.0,
         gt=0,
         description="Seconds one produce request may take; unacknowledged records are sent "

@@ -14,7 +14,8 @@ from types import FrameType
 
 import pytest
 
-from worker.stream.blocking import BlockingReporter, ReportingWorker, starved, stopping
+from worker.stream.blocking import ReportingWorker, in_select, report, stopping
+from worker.stream.fence import BlockingReporter
 
 
 def test_an_alarm_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
@@ -30,7 +31,30 @@ def test_an_alarm_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None
 
 
 def test_the_worker_uses_it() -> None:
-    assert ReportingWorker.BLOCK_DETECTOR == "worker.stream.blocking:BlockingReporter"
+    assert ReportingWorker.BLOCK_DETECTOR == "worker.stream.fence:BlockingReporter"
+
+
+def test_it_fires_only_when_the_loop_is_a_whole_timeout_late(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    armed: list[float] = []
+    monkeypatch.setattr("mode.debug.arm_alarm", armed.append)
+    detector = BlockingReporter(timeout=1.0)
+    detector._reset_signal()  # what mode's deadman switch does every 0.96 s
+    detector._clear_signal()
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    assert armed == [1.96, 0]  # mode armed 1.0: it fired at 40 ms of lateness
+
+
+def test_a_thread_that_waited_for_a_cpu_is_starved_not_blocked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = logging.getLogger("test.blocking")
+    report(log, 1.0, sys._getframe(), waited=700_000_000)  # 0.7 s on the run queue
+    assert "event loop starved" in caplog.text and "Blocking detected" not in caplog.text
+    caplog.clear()
+    report(log, 1.0, sys._getframe(), waited=100_000_000)  # it had the CPU: our code
+    assert "Blocking detected" in caplog.text
 
 
 def test_an_alarm_in_an_idle_select_is_reported_as_starvation(
@@ -48,10 +72,10 @@ def test_an_alarm_in_an_idle_select_is_reported_as_starvation(
         frame = None
         for _ in range(500):  # until the thread is inside select()
             frame = sys._current_frames().get(waiting.ident or 0)
-            if starved(frame):
+            if in_select(frame):
                 break
             time.sleep(0.01)
-        assert starved(frame)
+        assert in_select(frame)
         detector._on_alarm(signal.SIGALRM, frame)
     finally:
         detector._clear_signal()
@@ -63,7 +87,7 @@ def test_an_alarm_in_an_idle_select_is_reported_as_starvation(
         writer.close()
     assert "event loop starved for 1.0 s" in caplog.text
     assert "Blocking detected" not in caplog.text
-    assert not starved(sys._getframe())
+    assert not in_select(sys._getframe())
 
 
 def test_an_alarm_during_the_shutdown_is_not_a_blocking_warning(

@@ -108,3 +108,62 @@ async def test_thread_mode_rejects_an_overrun_too() -> None:
     finally:
         pool.stop()
     assert isinstance(result, Rejection) and result.reason is RejectReason.TIMEOUT
+
+
+# About a second of extraction: long enough to be in flight when it is cancelled.
+SLOW = "<html><body>" + "".join(f"<p>{'word ' * 8} {i}</p>" for i in range(5_000))
+
+
+async def test_a_cancelled_page_never_hands_its_result_to_the_next_one(
+    executor: PageExecutor,
+) -> None:
+    slow = asyncio.ensure_future(executor.process(
+        message(page_id="slow", html=SLOW + "</body></html>"), RECEIVED, SOURCE))
+    while executor._slots is not None and not executor._slots.empty():
+        await asyncio.sleep(0)  # until the slow page has the only slot
+    await asyncio.sleep(0.05)
+    slow.cancel()  # a rebalance or a shutdown: its result will never be read by its caller
+    with pytest.raises(asyncio.CancelledError):
+        await slow
+    # The slot is not back in the pool while its process still works on the slow page (a
+    # second page sent down that pipe would race the first one's reader for its result).
+    assert executor._slots is not None and executor._slots.empty()
+    fast = await executor.process(message(page_id="fast"), RECEIVED, SOURCE)
+    assert isinstance(fast, Article) and fast.page_id == "fast"
+    assert executor.restarts == 0  # the slow page was let finish, its result dropped
+
+
+async def test_processes_are_recycled_after_max_pages_or_when_left_large() -> None:
+    causes: list[str] = []
+    pool = PageExecutor(PipelineOptions(), processes=1, timeout=30.0, max_pages=2,
+                        on_restart=causes.append)
+    pool.start()
+    try:
+        first_pid = pool.pids()
+        for i in range(3):
+            result = await pool.process(message(page_id=f"p{i}"), RECEIVED, SOURCE)
+            assert isinstance(result, Article) and result.page_id == f"p{i}"
+        assert causes == ["recycled"] and pool.pids() != first_pid  # after the 2nd page
+        pool.max_pages, pool.max_rss = 0, 1  # every process is now "too large"
+        second_pid = pool.pids()
+        assert isinstance(await pool.process(message(page_id="p3"), RECEIVED, SOURCE), Article)
+        assert isinstance(await pool.process(message(page_id="p4"), RECEIVED, SOURCE), Article)
+        assert causes[:2] == ["recycled", "recycled"] and pool.pids() != second_pid
+    finally:
+        pool.stop()
+
+
+class FrozenClock:
+    """Running time that does not move: the worker is frozen (SIGSTOP) or starved."""
+
+    def now(self) -> float:
+        return 0.0
+
+
+async def test_time_the_worker_did_not_run_is_not_blamed_on_the_page(
+    executor: PageExecutor,
+) -> None:
+    executor.timeout, executor.clock = 0.001, FrozenClock()
+    result = await executor.process(message(page_id="p1"), RECEIVED, SOURCE)
+    assert isinstance(result, Article)  # far longer than 1 ms of wall time, 0 s of running
+    assert executor.restarts == 0

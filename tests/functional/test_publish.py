@@ -212,6 +212,9 @@ async def test_a_broken_producer_raises_and_marks_nothing_done(topics: dict[str,
     done: list[Any] = []
 
     class Consumer:
+        def owns(self, message: Any) -> bool:
+            return True
+
         def mark_done(self, message: Any) -> None:
             done.append(message)
 
@@ -322,6 +325,9 @@ async def test_state_writes_go_after_the_outputs_and_their_changelog_is_awaited(
     done: list[Any] = []
 
     class Consumer:
+        def owns(self, message: Any) -> bool:
+            return True
+
         def mark_done(self, message: Any) -> None:
             done.append(message)
 
@@ -349,3 +355,39 @@ async def test_state_writes_go_after_the_outputs_and_their_changelog_is_awaited(
                                 state_writes=state_writes)
     await acking
     assert seen == [1] and len(done) == 1
+
+
+async def test_a_zombie_holds_its_sends_then_drops_what_it_no_longer_owns(
+    topics: dict[str, Any],
+) -> None:
+    """After a freeze past the session timeout, nothing goes out until the membership is
+    confirmed; then the outputs of events whose partition moved away are dropped."""
+    kept, moved = event(1), event(2)
+    done: list[Any] = []
+
+    class Consumer:
+        def owns(self, message: Any) -> bool:
+            return message is kept.message
+
+        def mark_done(self, message: Any) -> None:
+            done.append(message)
+
+    class WokenClock:
+        checks = 0
+
+        def woke_within(self, window: float, now: float | None = None) -> bool:
+            self.checks += 1
+            return self.checks <= 5  # woke from a freeze; confirmed after a few checks
+
+    publisher, producer, pauses = make(lambda *_: None, topics)
+    publisher._clock = WokenClock()  # type: ignore[assignment]
+    publisher._app.rebalancing = False  # type: ignore[attr-defined]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(publish, "input_consumer", lambda _consumer: Consumer())
+        await publisher.publish_many([
+            Item(kept, [article(topics, "k1", "v1")]),  # type: ignore[arg-type]
+            Item(moved, [article(topics, "k2", "v2")]),  # type: ignore[arg-type]
+        ])
+    assert pauses == [0.1] * 4  # held while the wake-up was unconfirmed, sending nothing
+    assert producer.sent == [("articles", b"k1", b"v1")]
+    assert done == [kept.message]  # the moved one stays uncommitted here: its owner has it

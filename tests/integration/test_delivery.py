@@ -57,6 +57,17 @@ async def committed_until(cluster: Cluster, expected: dict[int, int],
         await asyncio.sleep(0.2)
 
 
+async def until_status(worker: Any, status: int, timeout: float) -> tuple[int, str]:
+    """Poll /readyz every 0.2 s until it answers `status`; (status, body)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        got = worker.get("/readyz")
+        if got[0] == status:
+            return got
+        assert asyncio.get_running_loop().time() < deadline, f"/readyz stayed {got}"
+        await asyncio.sleep(0.2)
+
+
 async def test_an_output_the_broker_refuses_becomes_a_rejection_and_its_offset_waits(
     worker_cluster: Any,  # noqa: F811
 ) -> None:
@@ -92,10 +103,15 @@ async def test_a_broker_outage_longer_than_the_request_timeout_loses_nothing(
     await cluster.collect(lambda g: len(g["articles"]) >= 1)
     kafka_broker.stop()  # for four request timeouts, while pages are being routed
     try:
-        await asyncio.sleep(8)
+        # /readyz says so within a probe or two (issue #16: it stayed 200 through 20 s).
+        status, reason = await until_status(worker, 503, timeout=8)
+        assert "the broker does not answer" in reason
+        assert worker.metric("news_ready") == 0 and worker.metric("news_broker_reachable") == 0
+        await asyncio.sleep(4)
         assert worker.alive(), worker.log()[-3000:]
     finally:
         kafka_broker.start()
+    await until_status(worker, 200, timeout=60)
     ids = {f"s{i}" for i in range(80)}
     got = await cluster.collect(lambda g: accounted(g) >= ids, timeout=120)
     assert accounted(got) == ids

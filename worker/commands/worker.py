@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from worker.stream.app import create_app
     from worker.stream.blocking import ReportingWorker
     from worker.stream.executor import PageExecutor
+    from worker.stream.health import install_health
     from worker.stream.ready import announce_ready, check_web_port
     from worker.stream.topics import ensure_topics
     from worker.stream.web import install_views
@@ -48,10 +49,13 @@ def run(args: argparse.Namespace) -> int:
     except faust.exceptions.ImproperlyConfigured as exc:
         raise ConfigError(f"bad worker settings: {exc}") from None
     executor = PageExecutor(
-        news.options, processes=settings.extract_processes, timeout=settings.page_timeout
+        news.options, processes=settings.extract_processes, timeout=settings.page_timeout,
+        max_pages=settings.extract_max_pages, max_rss=settings.extract_max_rss_mb * 1_000_000,
+        clock=news.health.clock,
     )
     install_agents(news, executor)
     install_views(news)
+    install_health(news)
     asyncio.run(ensure_topics(news))
     worker = ReportingWorker(
         news.app,

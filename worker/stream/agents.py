@@ -40,7 +40,6 @@ import orjson
 from faust.types import ChannelT, EventT, StreamT, TopicT
 from mode.types.signals import BaseSignalT
 
-from worker.errors import RejectReason
 from worker.inputs import utc_now
 from worker.logs import fields
 from worker.pipeline.identity import Verdict
@@ -79,6 +78,7 @@ def install_agents(news: NewsApp, executor: PageExecutor) -> None:
     news.metrics.consumer_lag.source = lambda: consumer_lag(news)
     news.metrics.dedupe_entries.source = sweeps.entries
     news.metrics.extraction_pool.source = executor.pids
+    executor.on_restart = lambda cause: news.metrics.extract_restarts.labels(cause).inc()
 
     @app.agent(news.pages, name="extract_articles")
     async def extract_articles(stream: StreamT[bytes]) -> None:
@@ -165,7 +165,6 @@ async def extract_page(
     news.metrics.pages.inc()
     value = msg.value if isinstance(msg.value, bytes) else b""  # a tombstone is not JSON
     started = time.perf_counter()
-    restarts = executor.restarts
     received = _received_at(event, news.options.fetch_skew.total_seconds())
     result = await executor.process(value, received, Source(msg.topic, msg.partition, msg.offset))
     duration = time.perf_counter() - started
@@ -173,10 +172,6 @@ async def extract_page(
     log.debug("page extracted", extra=fields(
         "page.extracted", page_id=getattr(result, "page_id", None), topic=msg.topic,
         partition=msg.partition, offset=msg.offset, duration=round(duration, 4)))
-    if executor.restarts != restarts:
-        cause = "timeout" if isinstance(result, Rejection) and (
-            result.reason is RejectReason.TIMEOUT) else "died"
-        news.metrics.extract_restarts.labels(cause).inc(executor.restarts - restarts)
     return result
 
 

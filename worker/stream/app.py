@@ -31,6 +31,8 @@ from worker.kafka_client import client_options
 from worker.pipeline.options import PipelineOptions
 from worker.settings import Settings
 from worker.stream.consumer import InputConsumer
+from worker.stream.fence import BoundedApp
+from worker.stream.health import Health
 from worker.stream.metrics import WorkerMetrics
 from worker.stream.publish import Publisher, TrackedTable
 from worker.stream.web import web_settings
@@ -39,13 +41,6 @@ from worker.stream.web import web_settings
 FUTURE_TIMESTAMP_MS = 300_000
 # Room for a record's envelope around the largest page (JSON escaping, metadata).
 _ENVELOPE = 256 * 1024
-
-
-@dataclass
-class Health:
-    """What `/readyz` needs to know, kept current by signal receivers."""
-
-    assigned: bool = False  # a partition assignment has been received at least once
 
 
 @dataclass
@@ -121,7 +116,7 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
     partitions = settings.topic_partitions
     record_limit = max_record_bytes(settings)
     rocksdb = settings.store == "rocksdb"
-    app = faust.App(
+    app = BoundedApp(
         settings.app_id,
         broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
         broker_credentials=broker_credentials(settings),
@@ -152,8 +147,9 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         # Changelog records count as outputs of the event that wrote them (publish.py).
         Table=TrackedTable,
         # Back-pressure: with a backlog Faust would buffer 4096 pages per stream (~400 MB of
-        # HTML); a few dozen keep the extraction process busy. A record larger than the fetch
-        # size is still returned on its own (KIP-74), so the default fetch size stays.
+        # HTML); a few dozen keep the extraction process busy, and NEWS_BUFFER_MB bounds their
+        # bytes (worker/stream/fence.py BoundedQueue). A record larger than the fetch size is
+        # still returned on its own (KIP-74), so the default fetch size stays.
         stream_buffer_maxsize=64,
         # Port 0 turns the HTTP server (and so /metrics, /readyz) off.
         web_enabled=settings.web_port != 0,
@@ -163,6 +159,7 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         **web_settings(),  # only /metrics, /healthz, /readyz (worker/stream/web.py)
         autodiscover=False,
     )
+    app.stream_buffer_bytes = settings.buffer_mb * 1_000_000
     # Our consumer keeps input partitions in order and without holes (worker/stream/consumer.py).
     app.transport = InputTransport(app.conf.broker_consumer, app)
     big_records = topic_config(settings, **{"max.message.bytes": str(record_limit)})
@@ -198,6 +195,7 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         help="URL, headline and body keys -> identity state (worker/pipeline/state.py)",
     )
     metrics = WorkerMetrics()
+    health = Health()
     rejected = output(settings.topic_rejected)
     return NewsApp(
         app=app,
@@ -212,5 +210,6 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         metrics=metrics,
         max_record_bytes=record_limit,
         publisher=Publisher(app, rejected, metrics, record_limit,
-                            changelog=not in_memory_outputs),
+                            changelog=not in_memory_outputs, clock=health.clock),
+        health=health,
     )

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, cast
 from weakref import WeakKeyDictionary, WeakSet
 
@@ -56,6 +57,8 @@ class InputConsumer(faust_aiokafka.Consumer):
         super().__init__(*args, **kwargs)
         self.positions = Positions()
         self.rewinds = 0  # seeks back over records that went missing
+        self.skipped: Counter[str] = Counter()  # offsets that no longer exist, by topic
+        self._moved: dict[TP, float] = {}  # when each input partition last moved (monotonic)
         self._inputs: set[TP] = set()  # assigned partitions of topics a stream acks
         # Seeks so far per partition (written on the consumer thread, with the seek), and the
         # epochs the latest batch was collected in (stamped there too).
@@ -108,29 +111,52 @@ class InputConsumer(faust_aiokafka.Consumer):
         await super().on_partitions_revoked(revoked)
 
     async def perform_seek(self) -> None:
-        """Seek input partitions to their committed offset, or their earliest when none."""
+        """Seek each input partition to where processing resumes (see `start_offset`)."""
         committed = await self.seek_to_committed()
         inputs = {tp for tp in self.assignment() if self._is_input(tp.topic)}
-        fresh = [tp for tp in inputs if not committed.get(tp)]
-        earliest = await self.earliest_offsets(*fresh) if fresh else {}
+        ordered = sorted(inputs)
+        earliest = await self.earliest_offsets(*ordered) if ordered else {}
+        latest = await self.highwaters(*ordered) if ordered else {}
         for tp, offset in committed.items():  # other partitions: as Faust does
             if tp not in inputs:
                 self._read_offset[tp] = offset if offset is not None and offset >= 0 else None
                 if offset is not None:
                     self._committed_offset[tp] = offset or None
         self._inputs = inputs
-        for tp in sorted(inputs):
-            start = committed.get(tp) or earliest.get(tp) or 0
+        fresh = 0
+        for tp in ordered:
+            done = committed.get(tp)
+            first, end = earliest.get(tp, 0), latest.get(tp, 0)
+            start = start_offset(done, first, end)
+            fresh += done is None
+            if done is not None and start != done:
+                self._log_jump(tp, done, start, first, end)
             self._committed_offset[tp] = start
             self._acked.pop(tp, None)
             self._acked_index.pop(tp, None)
             self._gap.pop(tp, None)
             self._holes.pop(tp, None)
             self.positions.start_at(tp, start)
+            self._moved[tp] = time.monotonic()
             await self.seek(tp, start)
         if fresh:
             log.info("%s never-committed input partitions start at their earliest offset",
-                     len(fresh))
+                     fresh)
+
+    def _log_jump(self, tp: TP, committed: int, start: int, first: int, end: int) -> None:
+        if committed < first:
+            self.skipped[tp.topic] += first - committed
+            log.warning("input %s:%s offsets %s..%s were deleted before they were processed "
+                        "(retention or deleted records); resuming at %s", tp.topic,
+                        tp.partition, committed, first - 1, start, extra=fields(
+                            "input.skipped", topic=tp.topic, partition=tp.partition,
+                            offset=start))
+        else:
+            log.warning("input %s:%s committed offset %s is past its end (%s): the topic was "
+                        "recreated? resuming at its earliest offset %s", tp.topic,
+                        tp.partition, committed, end, start, extra=fields(
+                            "input.reset", topic=tp.topic, partition=tp.partition,
+                            offset=start))
 
     async def seek(self, partition: TP, offset: int) -> None:
         """Seek; for an input partition, start a new epoch: records collected before are stale."""
@@ -192,9 +218,24 @@ class InputConsumer(faust_aiokafka.Consumer):
             start, end = step.hole
             log.info("input %s:%s has no records %s..%s", tp.topic, tp.partition, start,
                      end - 1)
+            self.skipped[tp.topic] += end - start
             self._holes.setdefault(tp, {})[start] = end
         self._admitted.add(message)
+        self._moved[tp] = time.monotonic()
         return True
+
+    def owns(self, message: Message) -> bool:
+        """Whether `message`'s partition is still placed here as it was when it was fetched.
+
+        False after a rebalance revoked it (or placed it again: its next run starts from the
+        committed offset): what was made from it must not be published, the new owner has it.
+        """
+        if message not in self._admitted:
+            return False
+        epoch = self._message_epoch.get(message)
+        if epoch is None:
+            return not self._live  # in-memory channels (tests)
+        return message.tp in self._inputs and epoch == self._epoch[message.tp]
 
     def mark_done(self, message: Message) -> None:
         """Every record produced for `message` was acknowledged: its offset may be committed."""
@@ -268,6 +309,21 @@ class InputConsumer(faust_aiokafka.Consumer):
         self._acked_index[tp] = {o for o in self._acked_index[tp] if o >= offset}
         return offset
 
+    def placed(self) -> list[TP]:
+        """The input partitions placed here, in order."""
+        return sorted(self._inputs)
+
+    def stalled(self, now: float, timeout: float) -> Iterator[tuple[str, int, int, float]]:
+        """(topic, partition, lag, idle seconds) of placed input partitions that have records
+        to process and have admitted none for `timeout` seconds."""
+        for tp in sorted(self._inputs):
+            offset, highwater = self.positions.next.get(tp), self.highwater(tp)
+            idle = now - self._moved.get(tp, now)
+            if offset is not None and highwater is not None and idle > timeout:
+                lag = int(highwater) - offset
+                if lag > 0:
+                    yield tp.topic, tp.partition, lag, idle
+
     def lag(self) -> Iterable[tuple[str, int, int]]:
         """(topic, partition, records not yet processed) per placed input partition."""
         for tp in sorted(self._inputs):
@@ -275,6 +331,19 @@ class InputConsumer(faust_aiokafka.Consumer):
             highwater = self.highwater(tp)
             if offset is not None and highwater is not None:
                 yield tp.topic, tp.partition, max(0, int(highwater) - offset)
+
+
+def start_offset(committed: int | None, earliest: int, end: int) -> int:
+    """Where an input partition resumes: its committed offset while that record exists.
+
+    Never committed: its earliest offset. Committed below the earliest (retention or deleted
+    records removed what was not processed yet): the earliest, and the offsets in between are
+    counted as skipped. Committed past the end (the topic was deleted and made again): the
+    earliest, as Kafka's auto.offset.reset=earliest would.
+    """
+    if committed is None or committed < earliest or committed > end:
+        return earliest
+    return committed
 
 
 class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):

@@ -52,7 +52,7 @@ async def route(news: NewsApp, agent: str, event: EventT[Any], compute: Compute,
     pause = PAUSE
     for attempt in range(1, attempts + 1):
         try:
-            return await compute()
+            outputs = await compute()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must cost one record, not the worker
@@ -65,9 +65,13 @@ async def route(news: NewsApp, agent: str, event: EventT[Any], compute: Compute,
                           "agent.error", topic=msg.topic, partition=msg.partition,
                           offset=msg.offset))
             if final:
+                news.health.poison_in_a_row[agent] += 1
                 return [poison(news, agent, event, exc, origin, attempt)]
             await asyncio.sleep(pause)
             pause *= 2
+        else:
+            news.health.poison_in_a_row.pop(agent, None)
+            return outputs
     raise AssertionError("unreachable")  # pragma: no cover - attempts >= 1
 
 

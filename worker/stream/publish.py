@@ -60,6 +60,7 @@ from worker.logs import fields
 from worker.pipeline.types import REJECTION_SCHEMA, Rejection, Source
 from worker.stream.changelog import ContiguousPersistedOffsets
 from worker.stream.consumer import input_consumer
+from worker.stream.health import LoopClock
 from worker.stream.metrics import SEND_CAUSES, WorkerMetrics
 from worker.stream.wire import SCHEMA_HEADER, encode_rejection
 
@@ -69,6 +70,7 @@ FIRST_BACKOFF = 0.1  # seconds before the first re-send
 MAX_BACKOFF = 5.0  # the back-off doubles up to this
 # A rejection sent again without its original stays far below any sane max.message.bytes.
 BOUNDED_REJECTION_BYTES = 64 * 1024
+CONFIRM = 3.0  # seconds (three heartbeats) a worker woken from a freeze waits before sending
 
 _TOO_LARGE = (kafka_errors.MessageSizeTooLargeError, kafka_errors.RecordListTooLargeError)
 _UNAUTHORIZED = (kafka_errors.TopicAuthorizationFailedError,
@@ -217,15 +219,17 @@ class _Waiting:
 
     since: dict[int, float] = field(default_factory=dict)  # call id -> monotonic start
     failing_since: float | None = None  # first failure of a call still retrying
+    last_error: str = ""
 
 
 class Publisher:
     """Publishes outputs acknowledged; one per app (`news.publisher`)."""
 
     def __init__(self, app: faust.App, rejected: ChannelT[bytes], metrics: WorkerMetrics,
-                 max_record_bytes: int, *, changelog: bool = True,
+                 max_record_bytes: int, *, changelog: bool = True, clock: LoopClock | None = None,
                  sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
         self._app = app
+        self._clock = clock
         # False without a broker (functional tests): Faust's producer never runs, so the
         # changelog records it buffers are never sent.
         self._changelog = changelog
@@ -250,6 +254,7 @@ class Publisher:
 
     async def publish_many(self, items: Sequence[Item]) -> None:
         """Publish the outputs of several input events, in order; return once all are acked."""
+        items = await self._still_ours(items)
         records: list[_Record] = []
         for index, item in enumerate(items):
             for future in _CHANGELOG.pop(item.event, []):
@@ -289,6 +294,33 @@ class Publisher:
                         self._metrics.publish_lag.labels(record.kind).observe(
                             max(0.0, now - stamp))
 
+    async def _still_ours(self, items: Sequence[Item]) -> Sequence[Item]:
+        """The items whose input partitions are still placed here; after a freeze, only once
+        the group membership is confirmed.
+
+        A worker frozen past its session timeout (SIGSTOP, a stalled VM) wakes up as a zombie:
+        the group has given its partitions to another worker, but it learns so only from its
+        next heartbeat. So for CONFIRM seconds after such a wake-up (three heartbeats) and
+        during any rebalance, nothing is sent; then whatever was made from a partition that
+        was revoked (or placed again) is dropped, unpublished and uncommitted: its new owner
+        processes it. (A non-transactional producer is never fenced: this is the only guard.)
+        """
+        consumer = input_consumer(self._app.consumer)
+        if consumer is None:
+            return items
+        clock = self._clock
+        if clock is not None and clock.woke_within(CONFIRM):
+            log.warning("woke from a freeze: holding %s event(s) until the group membership "
+                        "is confirmed", len(items))
+            while clock.woke_within(CONFIRM) or self._app.rebalancing:
+                await self._sleep(0.1)
+        kept = [item for item in items if consumer.owns(item.event.message)]
+        if len(kept) < len(items):
+            log.warning("dropped the outputs of %s event(s) whose partitions moved to another "
+                        "worker meanwhile (it processes them)", len(items) - len(kept),
+                        extra=fields("publish.revoked"))
+        return kept
+
     # --- delivery ---------------------------------------------------------------------------
 
     async def _deliver(self, records: list[_Record], items: Sequence[Item]) -> None:
@@ -327,6 +359,7 @@ class Publisher:
                 if self.waiting.failing_since is None:
                     self.waiting.failing_since = time.monotonic()
                 record, error, cause = failed[0]
+                self.waiting.last_error = f"{type(error).__name__}: {error}"[:200]
                 log.warning("sending %s record(s) failed (%s: %s); sending again in %.1f s",
                             len(pending), type(error).__name__, error, backoff,
                             extra=fields("send.retry", topic=record.topic))

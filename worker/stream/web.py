@@ -2,8 +2,9 @@
 
     /metrics   Prometheus text exposition (worker/stream/metrics.py)
     /healthz   200 while the process and its event loop are alive (the loop answers)
-    /readyz    200 once partitions are assigned, table recovery is done and no rebalance is
-               running; 503 with the reason otherwise
+    /readyz    200 when the worker is doing its job; 503 with the reason otherwise
+               (worker/stream/health.py: assignment, rebalance, broker, sends, stalled
+               partitions, failing agents)
 
 Faust serves its own views on the same port by default (`/` status, `/router/` cluster
 topology, `/table/` table *contents*); the port is exposed for scraping, so they must not be
@@ -18,6 +19,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web as aiohttp_web
+
+from worker.stream.health import readiness
 
 if TYPE_CHECKING:
     from worker.stream.app import NewsApp
@@ -51,17 +54,6 @@ def web_settings() -> dict[str, Any]:
     }
 
 
-def readiness(news: NewsApp) -> tuple[bool, str]:
-    """(ready, reason): ready once assigned, recovered and not rebalancing."""
-    app = news.app
-    if not news.health.assigned:
-        return False, "waiting for a partition assignment"
-    recovery = app.tables.recovery  # type: ignore[attr-defined]  # on TableManager, not its T
-    if app.rebalancing or app.in_recovery or not recovery.completed.is_set():
-        return False, "rebalancing or recovering table state"
-    return True, "ready"
-
-
 def install_views(news: NewsApp) -> None:
     """Register the three views on the Faust web server."""
     app = news.app
@@ -76,5 +68,5 @@ def install_views(news: NewsApp) -> None:
 
     @app.page("/readyz", name="readyz")
     async def readyz(web: Any, request: Any) -> Any:
-        ready, reason = readiness(news)
+        ready, reason = readiness(news)  # worker/stream/health.py
         return web.text(reason + "\n", status=200 if ready else 503)
