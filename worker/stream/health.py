@@ -212,6 +212,9 @@ class BrokerProbe:
             if health.broker_ok:
                 log.warning("the broker does not answer: %s", exc or type(exc).__name__)
             health.broker_ok, health.broker_error = False, str(exc) or type(exc).__name__
+            # A fresh client next time: after an outage this one's metadata may name no
+            # node at all ("node id None") and it would never answer again.
+            await self._discard()
             return
         if not health.broker_ok:
             log.info("the broker answers again")
@@ -228,6 +231,16 @@ class BrokerProbe:
         if self._admin is not None:
             await self._admin.close()
             self._admin = None
+
+    async def _discard(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            try:
+                await asyncio.wait_for(admin.close(), PROBE_TIMEOUT)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - it is being thrown away anyway
+                log.debug("closing the broker probe's client failed: %s", exc)
 
 
 def install_health(news: NewsApp) -> None:
