@@ -123,3 +123,33 @@ async def test_a_record_let_go_unpublished_is_read_again(
     assert seeks == [(PAGES, 1)]  # once, from the first one let go
     assert consumer.positions.next[PAGES] == 1
     assert consumer._new_offset(PAGES) == 1
+
+
+async def test_nothing_of_a_previous_generation_is_committed_after_an_assignment(
+    consumer: InputConsumer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A batch 0..5 processed while a network partition cut the worker off: 0..3 done, the
+    # commit of 4 refused (old generation), yet Faust records it as committed anyway.
+    batch = [record(consumer, o) for o in range(6)]
+    for message in batch:
+        assert await consumer.admit(message)
+    for message in batch[:4]:
+        consumer.mark_done(message)
+        consumer.ack(message)
+    assert consumer._new_offset(PAGES) == 4
+    consumer._committed_offset[PAGES] = 4  # Faust's _commit_offsets, did_commit or not
+    consumer.mark_done(batch[4])  # finishing while the group gives the partition away
+    consumer.ack(batch[4])
+
+    async def faust_assigned(self: object, assigned: set[TP], generation_id: int = 0) -> None:
+        return None  # Faust's own part (its fetchers, tables) is not under test here
+
+    monkeypatch.setattr("faust.transport.drivers.aiokafka.Consumer.on_partitions_assigned",
+                        faust_assigned)
+    await consumer.on_partitions_assigned({PAGES}, generation_id=4)  # given back to it
+    # Until perform_seek places it at the group's committed offset (the other worker's, maybe
+    # far ahead), nothing is committed: the broker would take 5 under generation 4.
+    assert consumer._new_offset(PAGES) is None
+    consumer.mark_done(batch[5])  # the old batch's last event, finishing meanwhile
+    consumer.ack(batch[5])
+    assert consumer._new_offset(PAGES) is None
