@@ -8,16 +8,22 @@ making a set of metrics move:
     A  articles, an update, a duplicate, rejections by reason, pages not keyed by their URL,
        a dedupe sweep
     B  a stall: the extraction process is frozen (SIGSTOP) with a page in it and more behind
-       it; the stall alert must go pending and fire; NEWS_PAGE_TIMEOUT then kills the process,
-       the page becomes a `timeout` rejection and the partition moves on
+       it; the worker's detector marks the partition stalled and the worker not ready
+       (NEWS_STALL_TIMEOUT, 3 s here); the stall and not-ready alerts go pending and fire;
+       NEWS_PAGE_TIMEOUT then kills the process, the page becomes a `timeout` rejection and
+       the partition moves on (stalled 0, ready 1 again)
     C  an extraction process killed while idle and its replacement killed while it starts:
        the page that met both becomes an `internal_error` rejection
     D  a foreign record on the internal stories topic (an agent error) and an output record
        the broker refuses for good (the page is rejected as `too_large` instead)
-    E  the broker frozen for a few seconds while the worker sends (retried until it answers)
+    E  a page written in a transaction: its commit marker is an input offset that holds no
+       page, which the worker counts as skipped (it cannot tell it from a deleted record)
+    F  the broker frozen for a few seconds while the worker sends (retried until it answers);
+       the worker's broker probe sees it unreachable
 
-and the alerts those events should raise do (key mismatch, timeout, internal_error, process
-deaths, agent errors, refused and failing sends, and last, with the worker stopped, NewsWorkerDown).
+and the alerts those events should raise do (key mismatch, stall, not ready, timeout,
+internal_error, process deaths, agent errors, refused and failing sends, broker unreachable,
+skipped offsets, and last, with the worker stopped, NewsWorkerDown).
 
 A frozen process stands in for a poison page: it stalls the partition exactly as long as we
 want and costs no CPU on a shared 2-core machine. Then every metric and label the rules and
@@ -32,16 +38,16 @@ import os
 import re
 import signal
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import article_html, message
 from tests.integration.prometheus import DEPLOY, RULES, PrometheusServer, scaled_rules
@@ -54,14 +60,7 @@ pytestmark = pytest.mark.integration
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "news-worker.json"
 README = DEPLOY.parent / "README.md"
 PAGE_TIMEOUT = 25.0  # the stall lasts this long: pending ~12 s and firing ~18 s in (scaled)
-# Metrics posted on the board by the helpers adding them, not exported on main yet: the rules
-# and the dashboard use them; this test checks them as soon as they are exported.
-NOT_YET_EXPORTED = {
-    "news_ready", "news_partition_stalled", "news_input_skipped_offsets_total",
-    "news_broker_reachable",
-}
-# Exported, used, and not made to move here, each with why.
-STEADY: dict[str, str] = {}
+STALL_TIMEOUT = 3.0  # NEWS_STALL_TIMEOUT: the worker's own detector, well inside the stall
 _SELECTOR = re.compile(
     r"(?<![\w:$])((?:news_|news:|process_)[A-Za-z0-9_:]*|up|ALERTS)(?![\w:])(\{[^}]*\})?")
 _GROUPING = re.compile(r"\b(?:by|on|without|ignoring)\s*\(([^)]*)\)")
@@ -87,7 +86,8 @@ def monitored(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     root = tmp_path_factory.mktemp("monitoring")
     cluster = Cluster(kafka_broker.bootstrap, root / "cluster", partitions=1, extra_env={
         "NEWS_PAGE_TIMEOUT": str(PAGE_TIMEOUT), "NEWS_DEDUPE_SWEEP_INTERVAL": "2",
-        "NEWS_PRODUCER_TIMEOUT": "3"})
+        "NEWS_PRODUCER_TIMEOUT": "3",
+        "NEWS_STALL_TIMEOUT": str(STALL_TIMEOUT)})
     cluster.root.mkdir()
     port = free_port()
     prometheus = PrometheusServer(root / "prometheus", targets=[f"127.0.0.1:{port}"],
@@ -124,6 +124,76 @@ def test_the_web_port_serves_only_health_readiness_and_metrics(monitored: Monito
     served = {path: worker.get(path) for path in FAUST_DEFAULT_VIEWS + NEAR_MISSES}
     assert {path: status for path, (status, _) in served.items()} == dict.fromkeys(served, 404)
     assert all(body == "not found\n" for _, body in served.values()), served
+
+
+# -- the metrics: the README's table and the rules' unit tests say what the worker exports -----
+
+RULE_TESTS = DEPLOY / "prometheus" / "tests" / "news-worker.test.yml"
+_ROW = re.compile(r"^\| `(news_\w+)(?:\{([\w,]*)\})?` \| (counter|gauge|histogram) \| (\w+)",
+                  flags=re.MULTILINE)
+_SERIES = re.compile(r"series: '(\w+)\{([^}]*)\}'")
+# Label values the worker creates at zero, so a rule test's synthetic series must use real ones;
+# topic and partition are deployment-specific, job and instance are Prometheus's.
+_FREE_LABELS = {"topic", "partition", "job", "instance"}
+
+
+def exported(worker: WorkerProcess) -> dict[str, tuple[str, dict[str, set[str]]]]:
+    """news_* metrics on /metrics: name (counters with _total) -> (type, label -> values)."""
+    status, text = worker.get("/metrics")
+    assert status == 200, text
+    metrics: dict[str, tuple[str, dict[str, set[str]]]] = {}
+    for family in text_string_to_metric_families(text):
+        if not family.name.startswith("news_"):
+            continue
+        name = family.name + ("_total" if family.type == "counter" else "")
+        labels: dict[str, set[str]] = {}
+        for sample in family.samples:
+            if sample.name.endswith("_created"):
+                continue
+            for label, value in sample.labels.items():
+                if label != "le":
+                    labels.setdefault(label, set()).add(value)
+        metrics[name] = (family.type, labels)
+    return metrics
+
+
+def check_the_readme_metrics_table(worker: WorkerProcess) -> None:
+    """Every news_* metric on /metrics has its row (type and labels as exported, marked
+    stable: the rules and the dashboard are written against them), and every row is exported.
+    Run after the traffic: a labelled histogram has no series before its first observation."""
+    section = README.read_text().split("### Health and metrics", 1)[1].split("\n### ", 1)[0]
+    rows = {name: (kind, set(filter(None, (labels or "").split(","))), stable)
+            for name, labels, kind, stable in _ROW.findall(section)}
+    metrics = exported(worker)
+    assert set(rows) == set(metrics), (
+        f"not in the README: {sorted(set(metrics) - set(rows))}; "
+        f"not exported: {sorted(set(rows) - set(metrics))}")
+    for name, (kind, labels) in metrics.items():
+        assert rows[name][:2] == (kind, set(labels)), (name, rows[name], kind, set(labels))
+        assert rows[name][2] == "stable", name
+    assert "`process_resident_memory_bytes`" in section
+    assert "process_resident_memory_bytes" in worker.get("/metrics")[1]
+
+
+def check_the_rule_unit_tests_series(worker: WorkerProcess) -> None:
+    """promtool's synthetic series (deploy/prometheus/tests) name exported metrics with their
+    exported labels and label values: a rule test on a made-up series proves nothing."""
+    metrics = exported(worker)
+    checked = 0
+    for name, matchers in _SERIES.findall(RULE_TESTS.read_text()):
+        if name == "up":
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', matchers))
+        family = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert family in metrics, f"{name}: not exported"
+        kind, exported_labels = metrics[family]
+        assert set(labels) - {"job", "instance"} - ({"le"} if kind == "histogram" else set()) == \
+            set(exported_labels), (name, labels, exported_labels)
+        for label, value in labels.items():
+            if label not in _FREE_LABELS | {"le"}:
+                assert value in exported_labels[label], f"{name}: {label}={value!r} not exported"
+        checked += 1
+    assert checked >= 40
 
 
 # -- the rules, the dashboard and the metrics under them ---------------------------------------
@@ -203,12 +273,15 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
     pending_after = await stall_a_partition_until_the_time_limit(cluster, worker, prometheus)
     await kill_the_extraction_process_twice(cluster, worker, prometheus)
     await break_an_agent_and_refuse_a_record(cluster, prometheus)
+    await commit_a_page_in_a_transaction(cluster, prometheus)
     await freeze_the_broker_while_an_article_is_sent(monitored, cluster, worker, prometheus)
     await asyncio.sleep(2.5)  # two more scrapes, so the last counts are in Prometheus
     loaded = prometheus.rules_loaded()
     check_the_rules(loaded)
     check_the_dashboard(prometheus)
     check_every_metric_and_label_moved(prometheus, loaded, since=monitored.started)
+    check_the_readme_metrics_table(worker)
+    check_the_rule_unit_tests_series(worker)
     # Last: the worker stops (SIGTERM) and NewsWorkerDown goes pending.
     assert worker.terminate() == 0
     prometheus.wait_for("NewsWorkerDown pending", lambda: alert(
@@ -243,9 +316,10 @@ async def stream_a_bit_of_everything(cluster: Cluster, prometheus: PrometheusSer
     assert {r["reason"] for r in got["rejected"]} == {"invalid_json", "http_error", "no_article"}
     prometheus.wait_for("the sweep's expired keys", lambda: prometheus.value(
         "sum(news_dedupe_expired_keys_total)"), timeout=30)
-    mismatches = prometheus.wait_for("NewsKafkaKeyMismatch", lambda: alert(
-        prometheus, "NewsKafkaKeyMismatch", "pending"), timeout=10)
-    assert {a["labels"]["kind"] for a in mismatches} == {"missing", "different"}
+    # Both kinds, each in its own series (the two pages may be counted a scrape apart).
+    prometheus.wait_for("NewsKafkaKeyMismatch pending for both kinds", lambda: {
+        a["labels"]["kind"] for a in alert(prometheus, "NewsKafkaKeyMismatch", "pending")
+    } == {"missing", "different"}, timeout=10)
 
 
 async def stall_a_partition_until_the_time_limit(
@@ -264,6 +338,16 @@ async def stall_a_partition_until_the_time_limit(
     pending_after = time.monotonic() - stalled_at
     assert prometheus.value('sum(news_consumer_lag{topic!~".*-stories"})') == 2
     assert {a["labels"]["instance"] for a in pending} == {f"127.0.0.1:{worker.port}"}
+    pages = cluster.topics["pages"]
+    # The worker's own detector, not only the outside view (no page taken for a while).
+    assert prometheus.query(f'news_partition_stalled{{topic="{pages}", partition="0"}} == 1')
+    assert prometheus.query(f'news_partition_stalled{{topic!="{pages}"}} == 1') == []
+    assert {(a["labels"].get("topic"), a["labels"].get("partition")) for a in pending} >= {
+        (pages, "0")}
+    assert worker.get("/readyz")[0] == 503
+    assert prometheus.value("news_ready") == 0
+    prometheus.wait_for("NewsWorkerNotReady firing", lambda: alert(
+        prometheus, "NewsWorkerNotReady", "firing"), timeout=PAGE_TIMEOUT - 5)
     firing = prometheus.wait_for("NewsPartitionStalled firing", lambda: alert(
         prometheus, "NewsPartitionStalled", "firing"), timeout=PAGE_TIMEOUT - 5)
     assert firing[0]["annotations"]["runbook_url"] == "README.md#newspartitionstalled"
@@ -277,6 +361,8 @@ async def stall_a_partition_until_the_time_limit(
     assert timeout["page_id"] == "b20"
     prometheus.wait_for("NewsTimeoutRejections firing", lambda: alert(
         prometheus, "NewsTimeoutRejections", "firing"), timeout=10)
+    prometheus.wait_for("the partition moving and the worker ready again", lambda: prometheus.query(
+        "max(news_partition_stalled) == 0 and on () news_ready == 1"), timeout=10)
     return pending_after
 
 
@@ -339,9 +425,10 @@ async def freeze_the_broker_while_an_article_is_sent(
     monitored: Monitored, cluster: Cluster, worker: WorkerProcess,
     prometheus: PrometheusServer,
 ) -> None:
-    """E: the broker stops answering (SIGSTOP, a few seconds, under the 10 s session timeout)
+    """F: the broker stops answering (SIGSTOP, a few seconds, under the 10 s session timeout)
     while the worker sends a story's records: each send times out (NEWS_PRODUCER_TIMEOUT, 3 s
-    here) and is sent again until the broker answers; then the article comes out."""
+    here) and is sent again until the broker answers, and the worker's probe (every 2 s, 3 s
+    timeout) reports the broker unreachable; then the article comes out."""
     frozen = the_extraction_pid(worker)
     os.kill(frozen, signal.SIGSTOP)  # holds the page until the broker is frozen
     await cluster.send_pages([keyed(story(50, page_id="e50"))])
@@ -350,12 +437,72 @@ async def freeze_the_broker_while_an_article_is_sent(
     os.kill(broker, signal.SIGSTOP)
     try:
         os.kill(frozen, signal.SIGCONT)
-        failing = prometheus.wait_for("NewsSendFailing pending", lambda: alert(
-            prometheus, "NewsSendFailing", "pending"), timeout=8)
+        def both_pending() -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+            failing = alert(prometheus, "NewsSendFailing", "pending")
+            unreachable = alert(prometheus, "NewsBrokerUnreachable", "pending")
+            return (failing, unreachable) if failing and unreachable else None
+
+        failing, _ = prometheus.wait_for("NewsSendFailing and NewsBrokerUnreachable pending",
+                                         both_pending, timeout=9)
         assert {a["labels"]["cause"] for a in failing} <= {"retriable", "timeout"}
+        assert prometheus.value("news_broker_reachable") == 0
     finally:
         os.kill(broker, signal.SIGCONT)
     await cluster.collect(lambda g: "e50" in {a["page_id"] for a in g["articles"]})
+    prometheus.wait_for("the broker reachable again", lambda: prometheus.query(
+        "news_broker_reachable == 1"), timeout=10)
+
+
+async def commit_a_page_in_a_transaction(
+    cluster: Cluster, prometheus: PrometheusServer,
+) -> None:
+    """E: a crawler writes a page in a transaction (the commit marker takes the next offset),
+    then a plain page: the worker finds one offset with no record between them and counts it
+    in news_input_skipped_offsets_total, as it would a deleted record."""
+    pages = cluster.topics["pages"]
+    before = await end_offset(cluster, pages)
+    producer = AIOKafkaProducer(bootstrap_servers=cluster.bootstrap,
+                                transactional_id=f"{cluster.app_id}-crawler")
+    await producer.start()
+    try:
+        async with producer.transaction():
+            key, value = keyed(story(60, page_id="f60"))
+            await producer.send(pages, value, key=key, partition=0)
+    finally:
+        await producer.stop()
+    # The commit returns before the broker writes the marker: the next page must come after it.
+    for _ in range(100):
+        if await end_offset(cluster, pages) == before + 2:
+            break
+        await asyncio.sleep(0.05)
+    assert await end_offset(cluster, pages) == before + 2
+    await cluster.send_pages([keyed(story(61, page_id="f61"))])
+    got = await cluster.collect(lambda g: {"f60", "f61"} <= {a["page_id"] for a in g["articles"]})
+    assert {a["page_id"] for a in got["articles"]} >= {"f60", "f61"}
+    worker = cluster.workers[0]
+    try:
+        prometheus.wait_for("one skipped offset", lambda: prometheus.query(
+            f'news_input_skipped_offsets_total{{topic="{pages}"}} == 1'), timeout=10)
+    except AssertionError as exc:  # say where the worker's input stands
+        lines = [line for line in worker.get("/metrics")[1].splitlines()
+                 if line.startswith(("news_input_skipped", "news_partition_stalled",
+                                     "news_consumer_lag"))]
+        raise AssertionError(f"{exc}\n/readyz: {worker.get('/readyz')}\n" +
+                             "\n".join(lines)) from None
+    skipped = prometheus.wait_for("NewsInputOffsetsSkipped firing", lambda: alert(
+        prometheus, "NewsInputOffsetsSkipped", "firing"), timeout=10)
+    assert {a["labels"]["topic"] for a in skipped} == {pages}
+
+
+async def end_offset(cluster: Cluster, topic: str) -> int:
+    """The end offset of partition 0 of `topic` (markers included)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.bootstrap)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        return int((await consumer.end_offsets([tp]))[tp])
+    finally:
+        await consumer.stop()
 
 
 async def set_topic_config(cluster: Cluster, topic: str, configs: dict[str, str]) -> None:
@@ -387,8 +534,6 @@ def check_the_dashboard(prometheus: PrometheusServer) -> None:
     for where, expr, _ in dashboard_queries():
         if where.startswith("annotation"):
             continue  # ALERTS has series only while an alert is active: checked in B
-        if used_names(expr) & NOT_YET_EXPORTED:
-            continue
         assert prometheus.query(expr), f"{where}: no series for {expr}"
 
 
@@ -402,32 +547,19 @@ def check_every_metric_and_label_moved(
     expressions += [(where, expr, set(_LEGEND.findall(legend)) | set(
         label for group in _GROUPING.findall(expr) for label in split_labels(group)))
         for where, expr, legend in dashboard_queries() if not where.startswith("annotation")]
-    missing: set[str] = set()
     for where, expr, labels in expressions:
         present: set[str] = set()
         for name, matchers in _SELECTOR.findall(expr):
             if name == "ALERTS":
                 continue
-            if name in NOT_YET_EXPORTED:
-                missing.add(name)
-                continue
             selector = name + matchers
             series = prometheus.query(selector)
             assert series, f"{where}: {selector} has no series"
             present |= {label for s in series for label in s["metric"]}
-            if name in STEADY:
-                continue
             moved = prometheus.value(f"sum(changes({selector}[{window}]))")
             assert moved, f"{where}: {selector} never changed during the test"
         if present:
             assert labels <= present | {"le"}, f"{where}: labels {labels - present} not exported"
-    if missing:
-        warnings.warn(f"not exported yet, rules and panels on them unchecked: {sorted(missing)}",
-                      stacklevel=1)
-
-
-def used_names(expr: str) -> set[str]:
-    return {name for name, _ in _SELECTOR.findall(expr)}
 
 
 def split_labels(group: str) -> list[str]:
