@@ -224,7 +224,7 @@ def _run_trafilatura(tree: HtmlElement, marked: bool, page_chars: int
                      ) -> etree._Element | None:
     """trafilatura's body tree (link markers in its text when `marked`): the fast run, then
     the full cascade (readability/jusText comparison) when _needs_full_cascade, then its
-    recall mode when the cascade found nothing on a page with paragraphs (_recall_pass)."""
+    recall mode when the cascade kept nothing of a page with paragraphs (RECALL_PAGE_CHARS)."""
     body = None
     for fast in (True, False):
         doc = trafilatura.bare_extraction(
