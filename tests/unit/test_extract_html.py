@@ -125,6 +125,23 @@ def test_a_date_shown_beside_the_headline_is_used_when_none_is_declared() -> Non
     assert art.published_at == datetime(2025, 1, 23, tzinfo=UTC)
 
 
+def test_a_date_element_after_the_headline_wins_over_teaser_cards_before_it() -> None:
+    cards = "".join(f"<div class='card'><a href='/s/{k}'>Other story {k}</a><span "
+                    f"class='card-date'>Mar 13, 2025</span></div>" for k in range(8))
+    # the story's date is outside the headline's block (three levels up from the <h1>)
+    html = (f"<html><body><div class='trending'>{cards}</div><main><header><div><div><h1>Five "
+            "tips for indie game design</h1></div></div></header><section><div class='contrib"
+            "utors'><a href='/a/z'>Zander Dejah</a><p class='contributor-date'>October 24, 2024"
+            f"</p></div></section><p>{PARA * 2}</p><p>{PARA * 2}</p><p>{PARA * 2}</p></main>"
+            "</body></html>")
+    art = run(html)
+    assert art.date_source == "dateline"
+    assert art.published_at == datetime(2024, 10, 24, tzinfo=UTC)
+    # without a headline to order by, the first such element in the page still counts
+    assert run(html.replace("<h1>", "<h4>").replace("</h1>", "</h4>")).published_at == datetime(
+        2025, 3, 13, tzinfo=UTC)
+
+
 def test_microdata_and_a_split_label_give_the_publication_date() -> None:
     micro = (f"<html><body><h1>Zoom alternatives</h1><div itemprop='datePublished' "
              f"content='2023-10-03T05:30:41-04:00'></div><p>{PARA}</p><p>{PARA}</p></body></html>")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dateutil import parser as date_parser
+from lxml import etree
 from lxml.html import HtmlElement
 
 from worker.pipeline.dates import ParsedDate, find_dateline, parse_date
@@ -72,6 +73,9 @@ def parse_declared(text: str) -> datetime | None:
 _DATELINE_CLASS = re.compile(r"date|time|byline|publish|posted|updated")
 _DATE_PROPERTIES = frozenset({"datePublished", "dateCreated", "dateModified"})
 _MAX_LINE = 200  # characters; a longer text is a paragraph, not a date line
+_DATELINE_LINES = 24  # date/byline elements read, at most
+_DATELINE_ELEMENTS = 96  # of which these are looked at to find those after the headline
+_FOLLOWING = etree.XPath("following::*[@class or @id]")
 _HEADLINE_LEVELS = 3  # how far up from the <h1> the headline's block may reach
 _HEADLINE_LINES = 12
 _SPACES = re.compile(r"\s+")
@@ -123,8 +127,18 @@ def _instant(value: ParsedDate | None) -> datetime | None:
     return value.instant if value is not None else None
 
 
-def _dateline(marks: PageMarks, not_after: datetime, day_first: bool | None) -> Shown:
-    lines = (_line(el.text_content()) for el in marks.classed(_DATELINE_CLASS, 24))
+def _dateline(marks: PageMarks, h1: HtmlElement | None, not_after: datetime,
+              day_first: bool | None) -> Shown:
+    """A date in an element named for a date or a byline; those after the headline first.
+
+    A story's date follows its headline; the ones before it are the header's, a menu's or
+    other stories' cards (wcxb-dev: eight "Mar 13, 2026" teaser cards before the <h1>, the
+    story's "October 24, 2024" just after it)."""
+    elements = list(marks.classed(_DATELINE_CLASS, _DATELINE_ELEMENTS))
+    if h1 is not None:
+        after = {id(el) for el in _FOLLOWING(h1)}
+        elements.sort(key=lambda el: id(el) not in after)  # stable: document order in each
+    lines = (_line(el.text_content()) for el in elements[:_DATELINE_LINES])
     return _from_lines(lines, not_after, day_first, "dateline")
 
 
@@ -181,5 +195,5 @@ def find_shown(marks: PageMarks, h1: HtmlElement | None, not_after: datetime,
     if shown.published is None:
         shown = _beside_headline(h1, not_after, day_first)
     if shown.published is None:
-        shown = _dateline(marks, not_after, day_first)
+        shown = _dateline(marks, h1, not_after, day_first)
     return shown
