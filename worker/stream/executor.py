@@ -80,10 +80,14 @@ class PageExecutor:
     def start(self) -> None:
         """Start the extraction processes (blocking: spawning imports the pipeline)."""
         self._slots = asyncio.Queue()
-        for _ in range(self.processes):
-            slot = Slot(self._ctx, self.options)
-            slot.start()
-            self._all.append(slot)
+        # All processes start at once, then each is waited for: N slots cost about one
+        # process start-up (imports + warm-up page, ~1 s), not N in a row.
+        slots = [Slot(self._ctx, self.options) for _ in range(self.processes)]
+        for slot in slots:
+            slot.spawn()
+            self._all.append(slot)  # stop() reaches it even if a later spawn fails
+        for slot in slots:
+            slot.wait_ready()
             self._slots.put_nowait(slot)
 
     def stop(self) -> None:

@@ -73,6 +73,12 @@ class Slot:
         self._warming = False  # its "ready" message is still to be read
 
     def start(self) -> None:
+        """Spawn the process and wait until it has warmed up (blocking)."""
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start the process; it imports the pipeline and extracts a warm-up page."""
         parent, child = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
             target=_child_main, args=(child, self._options), name="news-extract", daemon=True
@@ -80,12 +86,16 @@ class Slot:
         process.start()
         child.close()
         self.process, self.conn, self.pages = process, parent, 0
-        # Wait (off the event loop) until it has warmed up; if that is slow, the first page
-        # waits for the "ready" instead (in roundtrip).
         self._warming = True
+
+    def wait_ready(self) -> None:
+        """Wait (off the event loop) until it has warmed up; if that is slow, the first page
+        waits for the "ready" instead (in roundtrip)."""
+        if self.conn is None or not self._warming:
+            return
         try:
-            if parent.poll(_READY_WITHIN):
-                parent.recv()
+            if self.conn.poll(_READY_WITHIN):
+                self.conn.recv()
                 self._warming = False
         except (EOFError, OSError):
             pass  # died while starting: the first page finds out and replaces it
