@@ -20,10 +20,12 @@ making a set of metrics move:
        page, which the worker counts as skipped (it cannot tell it from a deleted record)
     F  the broker frozen for a few seconds while the worker sends (retried until it answers);
        the worker's broker probe sees it unreachable
+    G  the worker stopped (NewsWorkerDown), pages published and deleted before it is back:
+       counted as deleted offsets at its start-up
 
 and the alerts those events should raise do (key mismatch, stall, not ready, timeout,
 internal_error, process deaths, agent errors, refused and failing sends, broker unreachable,
-skipped offsets, and last, with the worker stopped, NewsWorkerDown).
+worker down, pages deleted unread) do, and the transaction marker does not page.
 
 A frozen process stands in for a poison page: it stalls the partition exactly as long as we
 want and costs no CPU on a shared 2-core machine. Then every metric and label the rules and
@@ -45,7 +47,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -275,18 +277,14 @@ async def test_rules_and_dashboard_see_every_metric_move_and_the_stall_alert_fir
     await break_an_agent_and_refuse_a_record(cluster, prometheus)
     await commit_a_page_in_a_transaction(cluster, prometheus)
     await freeze_the_broker_while_an_article_is_sent(monitored, cluster, worker, prometheus)
+    check_the_readme_metrics_table(worker)  # with every label value observed by now
+    check_the_rule_unit_tests_series(worker)
+    await lose_pages_while_the_worker_is_down(cluster, worker, prometheus)
     await asyncio.sleep(2.5)  # two more scrapes, so the last counts are in Prometheus
     loaded = prometheus.rules_loaded()
     check_the_rules(loaded)
     check_the_dashboard(prometheus)
     check_every_metric_and_label_moved(prometheus, loaded, since=monitored.started)
-    check_the_readme_metrics_table(worker)
-    check_the_rule_unit_tests_series(worker)
-    # Last: the worker stops (SIGTERM) and NewsWorkerDown goes pending.
-    assert worker.terminate() == 0
-    prometheus.wait_for("NewsWorkerDown pending", lambda: alert(
-        prometheus, "NewsWorkerDown", "pending") or alert(prometheus, "NewsWorkerDown", "firing"),
-        timeout=10)
     print(f"stall alert pending after {pending_after:.1f} s")  # noqa: T201 - read with -s
 
 
@@ -458,7 +456,8 @@ async def commit_a_page_in_a_transaction(
 ) -> None:
     """E: a crawler writes a page in a transaction (the commit marker takes the next offset),
     then a plain page: the worker finds one offset with no record between them and counts it
-    in news_input_skipped_offsets_total, as it would a deleted record."""
+    in news_input_skipped_offsets_total{kind="hole"}: NewsInputOffsetsSkipped (lost pages)
+    stays silent."""
     pages = cluster.topics["pages"]
     before = await end_offset(cluster, pages)
     producer = AIOKafkaProducer(bootstrap_servers=cluster.bootstrap,
@@ -481,14 +480,46 @@ async def commit_a_page_in_a_transaction(
     assert {a["page_id"] for a in got["articles"]} >= {"f60", "f61"}
     worker = cluster.workers[0]
     try:
-        prometheus.wait_for("one skipped offset", lambda: prometheus.query(
-            f'news_input_skipped_offsets_total{{topic="{pages}"}} == 1'), timeout=10)
+        prometheus.wait_for("one skipped offset, a hole", lambda: prometheus.query(
+            f'news_input_skipped_offsets_total{{topic="{pages}", kind="hole"}} == 1'), timeout=10)
     except AssertionError as exc:  # say where the worker's input stands
         lines = [line for line in worker.get("/metrics")[1].splitlines()
                  if line.startswith(("news_input_skipped", "news_partition_stalled",
                                      "news_consumer_lag"))]
         raise AssertionError(f"{exc}\n/readyz: {worker.get('/readyz')}\n" +
                              "\n".join(lines)) from None
+    assert prometheus.value('sum(news_input_skipped_offsets_total{kind="deleted"})') == 0
+    assert not [a for a in prometheus.alerts()
+                if a["labels"]["alertname"] == "NewsInputOffsetsSkipped"]
+
+
+async def lose_pages_while_the_worker_is_down(
+    cluster: Cluster, worker: WorkerProcess, prometheus: PrometheusServer,
+) -> None:
+    """G: the worker stops (SIGTERM; NewsWorkerDown goes pending); three pages arrive and are
+    deleted (DeleteRecords) before it starts again: it resumes at the log start and counts
+    them as deleted (NewsInputOffsetsSkipped fires); a page after them comes out."""
+    assert worker.terminate() == 0
+    prometheus.wait_for("NewsWorkerDown pending", lambda: alert(
+        prometheus, "NewsWorkerDown", "pending") or alert(prometheus, "NewsWorkerDown", "firing"),
+        timeout=10)
+    pages = cluster.topics["pages"]
+    await cluster.send_pages([keyed(story(i, page_id=f"g{i}")) for i in (70, 71, 72)])
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    await admin.start()
+    try:
+        end = await end_offset(cluster, pages)
+        await admin.delete_records({TopicPartition(pages, 0): RecordsToDelete(end)},
+                                   timeout_ms=10_000)
+    finally:
+        await admin.close()
+    worker.start()
+    worker.wait_ready()
+    await cluster.send_pages([keyed(story(73, page_id="g73"))])
+    got = await cluster.collect(lambda g: "g73" in {a["page_id"] for a in g["articles"]})
+    assert not {"g70", "g71", "g72"} & {a["page_id"] for a in got["articles"]}
+    prometheus.wait_for("three deleted offsets", lambda: prometheus.query(
+        f'news_input_skipped_offsets_total{{topic="{pages}", kind="deleted"}} == 3'), timeout=10)
     skipped = prometheus.wait_for("NewsInputOffsetsSkipped firing", lambda: alert(
         prometheus, "NewsInputOffsetsSkipped", "firing"), timeout=10)
     assert {a["labels"]["topic"] for a in skipped} == {pages}

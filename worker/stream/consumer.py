@@ -57,7 +57,10 @@ class InputConsumer(faust_aiokafka.Consumer):
         super().__init__(*args, **kwargs)
         self.positions = Positions()
         self.rewinds = 0  # seeks back over records that went missing
-        self.skipped: Counter[str] = Counter()  # offsets that no longer exist, by topic
+        # Input offsets passed over with no record, by (topic, kind): "deleted" below the log
+        # start offset (retention, DeleteRecords: pages lost), "hole" above it (transaction
+        # markers, aborted or compacted records: never a page). news_input_skipped_offsets_total.
+        self.skipped: Counter[tuple[str, str]] = Counter()
         self._moved: dict[TP, float] = {}  # when each input partition last moved (monotonic)
         self._inputs: set[TP] = set()  # assigned partitions of topics a stream acks
         # Seeks so far per partition (written on the consumer thread, with the seek), and the
@@ -155,7 +158,7 @@ class InputConsumer(faust_aiokafka.Consumer):
 
     def _log_jump(self, tp: TP, committed: int, start: int, first: int, end: int) -> None:
         if committed < first:
-            self.skipped[tp.topic] += first - committed
+            self.skipped[tp.topic, DELETED] += first - committed
             log.warning("input %s:%s offsets %s..%s were deleted before they were processed "
                         "(retention or deleted records); resuming at %s", tp.topic,
                         tp.partition, committed, first - 1, start, extra=fields(
@@ -226,13 +229,24 @@ class InputConsumer(faust_aiokafka.Consumer):
             return False
         if step.hole is not None:
             start, end = step.hole
-            log.info("input %s:%s has no records %s..%s", tp.topic, tp.partition, start,
-                     end - 1)
-            self.skipped[tp.topic] += end - start
+            deleted, never = split_hole(start, end, await self._log_start(tp))
+            log.info("input %s:%s has no records %s..%s (%s deleted, %s never held one)",
+                     tp.topic, tp.partition, start, end - 1, deleted, never)
+            self.skipped[tp.topic, DELETED] += deleted
+            self.skipped[tp.topic, HOLE] += never
             self._holes.setdefault(tp, {})[start] = end
         self._admitted.add(message)
         self._moved[tp] = time.monotonic()
         return True
+
+    async def _log_start(self, tp: TP) -> int | None:
+        """The partition's log start offset now; None if the broker does not say."""
+        try:
+            return (await self.earliest_offsets(tp)).get(tp)
+        except Exception:  # noqa: BLE001 - any failure: unknown, counted as deleted
+            log.warning("input %s:%s: log start offset unavailable", tp.topic, tp.partition,
+                        exc_info=True)
+            return None
 
     def owns(self, message: Message) -> bool:
         """Whether `message`'s partition is still placed here as it was when it was fetched.
@@ -341,6 +355,22 @@ class InputConsumer(faust_aiokafka.Consumer):
             highwater = self.highwater(tp)
             if offset is not None and highwater is not None:
                 yield tp.topic, tp.partition, max(0, int(highwater) - offset)
+
+
+DELETED, HOLE = "deleted", "hole"  # the `kind` of news_input_skipped_offsets_total
+
+
+def split_hole(start: int, end: int, log_start: int | None) -> tuple[int, int]:
+    """(deleted, never held a record) of the empty offsets [start, end), given the log start.
+
+    Offsets below the log start were removed by retention or DeleteRecords (they may have held
+    pages); the rest never held one (transaction markers, aborted or compacted records). With
+    the log start unknown, all count as deleted: a loss is not ruled out.
+    """
+    if log_start is None:
+        return end - start, 0
+    deleted = max(0, min(end, log_start) - start)
+    return deleted, end - start - deleted
 
 
 def start_offset(committed: int | None, earliest: int, end: int) -> int:

@@ -5,7 +5,8 @@
                   the session timeout (a zombie: worker/stream/publish.py holds its sends)
     BrokerProbe   one metadata round trip every 2 s            news_broker_reachable 0/1
     readiness()   (ready, reason)                              news_ready 0/1
-                  news_partition_stalled{topic,partition} 0/1, news_input_skipped_offsets_total
+                  news_partition_stalled{topic,partition} 0/1,
+                  news_input_skipped_offsets_total{topic,kind}
 
 /readyz is 503, with the first reason that applies:
     no partition assignment yet; a rebalance or table recovery is running
@@ -32,7 +33,7 @@ from mode.types.signals import BaseSignalT
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from worker.stream.consumer import input_consumer
+from worker.stream.consumer import DELETED, HOLE, input_consumer
 
 if TYPE_CHECKING:
     from worker.stream.app import NewsApp
@@ -177,13 +178,15 @@ class HealthMetrics(Collector):
         yield stalled
         skipped = CounterMetricFamily(
             "news_input_skipped_offsets",
-            "Input offsets that no longer existed when their turn came (retention, deleted "
-            "records, transaction markers): never processed.", labels=["topic"])
-        counts: Counter[str] = Counter({topic: 0 for topic in input_topics(news)})
+            "Input offsets that held no record when their turn came, by kind: deleted (below "
+            "the log start: retention, DeleteRecords; pages lost) or hole (transaction markers, "
+            "aborted or compacted records; never a page).", labels=["topic", "kind"])
+        counts: Counter[tuple[str, str]] = Counter(
+            {(topic, kind): 0 for topic in input_topics(news) for kind in (DELETED, HOLE)})
         if consumer is not None:
             counts.update(consumer.skipped)
-        for topic, count in sorted(counts.items()):
-            skipped.add_metric([topic], count)
+        for (topic, kind), count in sorted(counts.items()):
+            skipped.add_metric([topic, kind], count)
         yield skipped
 
 
