@@ -205,3 +205,14 @@ def _entry() -> Any:
     from worker.pipeline.identity import UrlEntry
 
     return UrlEntry("a" * 16, True, version=1)
+
+
+def test_a_waiting_url_stored_by_the_release_where_it_never_expired_is_released_too() -> None:
+    feed = Feed()
+    story, started = lose_the_probe(feed)
+    key = url_key(story)
+    value = feed.store.data[key]
+    feed.store.data[key] = value[:1] + (2**62).to_bytes(8, "big") + value[9:]  # 3c14307's
+    clock = started + int(WINDOW.total_seconds()) + 60
+    advance(feed, story, clock)
+    assert sweep(feed, key, clock) == [release_record(story)]

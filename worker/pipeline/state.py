@@ -45,6 +45,9 @@ _STAGE_OF = {v: k for k, v in _KEY_PREFIX.items()}
 INDEX_STAGES = {"h": HEADLINE, "b": BODY}
 RESERVED = b"\x00"
 _CHECK_EVERY = 32  # keys between two looks at the sweep's time budget
+# The expiry 3c14307 (2026-11-29) stored for a URL probing or with pages parked: such an
+# entry's real expiry is read from the entry itself (waiting URLs expire now, see identity.py).
+_NEVER = 2**62
 
 Unreadable = Callable[[str, bytes], None]  # (stage, key)
 T = TypeVar("T")
@@ -343,6 +346,8 @@ def sweep_slice(state: IdentityState, partition: int, clock: int, progress: Swee
             if state.on_unreadable is not None:
                 state.on_unreadable(stage, key)
             continue
+        if expires == _NEVER and stage == URL:  # written when waiting URLs never expired
+            expires = _expiry(state, key, value)
         if clock <= expires:
             progress.entries[stage] += 1
         elif stage == URL and _waiting(state, key, value):
@@ -355,6 +360,13 @@ def sweep_slice(state: IdentityState, partition: int, clock: int, progress: Swee
             _trim_index(state, key, value, clock, progress)
     progress.after = None
     return progress
+
+
+def _expiry(state: IdentityState, key: bytes, value: bytes) -> int:
+    try:
+        return UrlEntry.from_dict(_payload(value)).expires_at(state.options)
+    except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONDecodeError):
+        return _NEVER  # reported by the decisions when they read it
 
 
 def _waiting(state: IdentityState, key: bytes, value: bytes) -> bool:
