@@ -46,7 +46,9 @@ async def test_a_url_whose_probe_was_lost_is_released_by_the_sweep(
         step = real(value, partition, state)
         if b'"page_id":"p1"' in value and b'"step":"url"' in value and not lost:
             lost.append(value)  # its `b:` hop goes nowhere; the URL is now pending
-            return Step([], step.needs, step.fallback)
+            # No output, and writes that hold anyway (needs=None): the hop is lost after it
+            # landed, further down the chain (the publisher reports an empty `landed`).
+            return Step([], None, step.fallback)
         return step
 
     monkeypatch.setattr(agents, "identity_record", losing)

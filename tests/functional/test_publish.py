@@ -212,6 +212,9 @@ async def test_a_broken_producer_raises_and_marks_nothing_done(topics: dict[str,
     done: list[Any] = []
 
     class Consumer:
+        def confirmed(self) -> bool:
+            return True
+
         def owns(self, message: Any) -> bool:
             return True
 
@@ -325,6 +328,9 @@ async def test_state_writes_go_after_the_outputs_and_their_changelog_is_awaited(
     done: list[Any] = []
 
     class Consumer:
+        def confirmed(self) -> bool:
+            return True
+
         def owns(self, message: Any) -> bool:
             return True
 
@@ -336,7 +342,8 @@ async def test_state_writes_go_after_the_outputs_and_their_changelog_is_awaited(
                                              None, None, None, None, None))
     seen: list[int] = []
 
-    def state_writes() -> None:
+    def state_writes(landed: frozenset[int]) -> None:
+        assert landed == {0}
         seen.append(len(producer.acked))  # outputs acknowledged by now
         collecting = publish._COLLECTING.get()
         assert collecting is not None
@@ -357,6 +364,40 @@ async def test_state_writes_go_after_the_outputs_and_their_changelog_is_awaited(
     assert seen == [1] and len(done) == 1
 
 
+async def test_state_writes_learn_which_outputs_landed(
+    topics: dict[str, Any],
+) -> None:
+    """An output refused for good is replaced by the event's rejection: the event's state
+    writes hear which of its outputs landed as themselves (none: an empty set), so the state
+    need not remember what no consumer received (identity-review FINDING 13)."""
+    def script(_attempt: int, topic: str, key: bytes | None) -> Outcome:
+        if key in (b"refused", b"hop-refused"):
+            return kafka_errors.TopicAuthorizationFailedError()
+        return kafka_errors.MessageSizeTooLargeError() if key == b"too-big" else None
+
+    publisher, producer, _ = make(script, topics)
+    story = Output(topics["stories"], b"hop-refused", b"h", None, "story")
+    calls: dict[int, list[frozenset[int]]] = {}
+
+    def writes(index: int) -> Any:
+        return lambda landed: calls.setdefault(index, []).append(landed)
+
+    batch = [
+        Item(event(0), [article(topics, "a0", "v")], None, writes(0)),  # all landed
+        Item(event(1), [article(topics, "a1", "v"), story], None, writes(1)),  # hop refused
+        Item(event(2), [article(topics, "refused", "v"), story], None, writes(2)),  # none
+        Item(event(3), [], None, writes(3)),  # nothing to land
+        Item(event(4), [article(topics, "too-big", "v"),  # first refused, second landed
+                        Output(topics["stories"], b"h4", b"h", None, "story")], None, writes(4)),
+    ]
+    await publisher.publish_many(batch)  # type: ignore[arg-type]
+    assert calls == {0: [frozenset({0})], 1: [frozenset({0})], 2: [frozenset()],
+                     3: [frozenset()], 4: [frozenset({1})]}
+    rejected = [orjson.loads(v)["source"]["offset"] for t, _k, v in producer.acked
+                if t == "rejected"]
+    assert rejected == [1, 2, 4]  # each input with a refused output rejected once
+
+
 async def test_a_zombie_holds_its_sends_then_drops_what_it_no_longer_owns(
     topics: dict[str, Any],
 ) -> None:
@@ -366,6 +407,9 @@ async def test_a_zombie_holds_its_sends_then_drops_what_it_no_longer_owns(
     done: list[Any] = []
 
     class Consumer:
+        def confirmed(self) -> bool:
+            return True
+
         def owns(self, message: Any) -> bool:
             return message is kept.message
 
@@ -391,3 +435,45 @@ async def test_a_zombie_holds_its_sends_then_drops_what_it_no_longer_owns(
     assert pauses == [0.1] * 4  # held while the wake-up was unconfirmed, sending nothing
     assert producer.sent == [("articles", b"k1", b"v1")]
     assert done == [kept.message]  # the moved one stays uncommitted here: its owner has it
+
+
+async def test_a_worker_cut_off_during_its_sends_writes_no_state_for_partitions_it_lost(
+    topics: dict[str, Any],
+) -> None:
+    """Its sends went out after a network partition healed, but the group has not answered
+    since (the consumer's lease expired): the table writes wait, and are dropped with the
+    done-mark for the events whose partition moved meanwhile -- a zombie's writes would land
+    in the changelog after its successor's and win at the next restore."""
+    kept, moved = event(1), event(2)
+    done: list[Any] = []
+    writes: list[str] = []
+    lost: set[Any] = set()
+
+    class Consumer:
+        checks = 0
+
+        def confirmed(self) -> bool:
+            if producer.acked:  # the outputs are out: the cut is noticed now
+                self.checks += 1
+                if self.checks == 3:  # the group answers: the rejoin revoked `moved`
+                    lost.add(moved.message)
+                return self.checks > 3
+            return True
+
+        def owns(self, message: Any) -> bool:
+            return message not in lost
+
+        def mark_done(self, message: Any) -> None:
+            done.append(message)
+
+    publisher, producer, pauses = make(lambda *_: None, topics)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(publish, "input_consumer", lambda _consumer: Consumer())
+        await publisher.publish_many([
+            Item(kept, [article(topics, "k1", "v1")], None,  # type: ignore[arg-type]
+                 lambda _landed: writes.append("kept")),
+            Item(moved, [article(topics, "k2", "v2")], None,  # type: ignore[arg-type]
+                 lambda _landed: writes.append("moved")),
+        ])
+    assert len(producer.sent) == 2 and pauses  # both sent, then held before the writes
+    assert writes == ["kept"] and done == [kept.message]

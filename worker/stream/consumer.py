@@ -13,7 +13,13 @@ originals into duplicates of later pages):
     once it is in, and the drain loop then drops the re-fetched records below it (the drain
     loop's read-offset filter is off for input partitions: `admit` decides instead);
   * jumps in read offsets are booked as acked "gaps", and `_new_offset` commits past a
-    one-offset hole, or any hole while nothing is committed yet.
+    one-offset hole, or any hole while nothing is committed yet;
+  * its Cython stream iterator (faust/_cython/streams.pyx) books every message a stream
+    moves past straight into `Consumer._acked`, bypassing `Consumer.ack`: records dropped
+    unprocessed or let go unpublished were committed over (pages lost on a rebalance);
+  * `Consumer.on_partitions_revoked` forgets the acks of revoked partitions before the
+    app's revoke handler commits: work done since the last commit is repeated by the next
+    owner after every rebalance.
 
 `InputConsumer` fixes this for every topic a stream acks (the agents' inputs):
 
@@ -25,8 +31,15 @@ originals into duplicates of later pages):
                  latest seek and is the partition's next offset (worker/stream/positions.py); a
                  later offset seeks the partition back, and records are dropped until the
                  missing one comes (order is kept)
-  ack / commit   only admitted records are booked; a commit only advances over consecutive
-                 booked offsets (and ranges found empty) from the committed offset
+  ack / commit   only records marked done (every output acknowledged) are booked, in the
+                 consumer's own `_booked` (Faust's `_acked` is ignored for inputs); a commit
+                 only advances over consecutive booked offsets (and ranges found empty) from
+                 the committed offset; nothing commits between an assignment and its seek
+  revoke         in-flight events of a revoked partition are published (up to
+                 HAND_OVER_WAIT s), nothing new of it is admitted, its booked offsets are
+                 committed synchronously, then Faust's revoke runs
+  lease          `confirmed()`: the group answered a heartbeat within half the session
+                 timeout (the publisher holds sends and table writes without it)
 """
 
 from __future__ import annotations
@@ -49,6 +62,8 @@ from worker.stream.positions import Positions, Verdict
 
 log = logging.getLogger(__name__)
 
+HAND_OVER_WAIT = 20.0  # seconds a revoked partition's events in flight get to be published
+
 
 class InputConsumer(faust_aiokafka.Consumer):
     """The aiokafka consumer with ordered, hole-free delivery of input partitions."""
@@ -70,11 +85,23 @@ class InputConsumer(faust_aiokafka.Consumer):
         self._message_epoch: WeakKeyDictionary[Message, int] = WeakKeyDictionary()
         self._admitted: WeakSet[Message] = WeakSet()
         self._done: WeakSet[Message] = WeakSet()  # admitted, and every output acknowledged
+        # Offsets of done messages per input partition: what a commit may advance over. Not
+        # Faust's `_acked`: its Cython stream iterator books every message a stream moves
+        # past straight into `_acked` (it inlines Consumer.ack, so `ack` below never sees
+        # it), dropped and unpublished ones included -- commits then skipped pages.
+        self._booked: dict[TP, set[int]] = {}
+        self._placed_epoch: dict[TP, int] = {}  # the epoch perform_seek last placed it in
+        self._placed: set[TP] = set()  # input partitions placed since the latest assignment
         self._holes: dict[TP, dict[int, int]] = {}  # offsets found empty: start -> end
         self._rereads: dict[TP, int] = {}  # partitions to read again from an offset let go
         self._live = False  # joined a group: every input record must come from Kafka
         self._input_topics: frozenset[str] | None = None
         self._read_offset = _ReadOffsets(self._is_input)
+        self._leaving: set[TP] = set()  # being handed over: admit nothing more of them
+        # When the group last confirmed this member (an assignment, or the send time of a
+        # heartbeat it answered; monotonic, written on the consumer thread too).
+        self.confirmed_at = 0.0
+        self.leased = False  # heartbeats are watched (see _InputConsumerThread.on_start)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _InputConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -104,6 +131,8 @@ class InputConsumer(faust_aiokafka.Consumer):
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         # Nothing is processed until perform_seek has placed the partition.
         self._live = True
+        self.confirmed_at = time.monotonic()  # the group just answered: a member
+        self._placed = set()
         self._inputs = {tp for tp in assigned if self._is_input(tp.topic)}
         self.positions.forget()
         # Nor committed: the commit bookkeeping of the previous generation (offsets processed
@@ -112,6 +141,7 @@ class InputConsumer(faust_aiokafka.Consumer):
         # the group's offset went back from 260 to 47 (tests/cluster/test_network_partition).
         for tp in self._inputs:
             self._committed_offset[tp] = None
+            self._booked.pop(tp, None)
             self._acked.pop(tp, None)
             self._acked_index.pop(tp, None)
             self._gap.pop(tp, None)
@@ -119,9 +149,49 @@ class InputConsumer(faust_aiokafka.Consumer):
         await super().on_partitions_assigned(assigned, generation_id)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        leaving = self._inputs & set(revoked)
+        if leaving and self._live:
+            await self._hand_over(leaving)
         self._inputs -= set(revoked)
+        self._leaving = set()
         self.positions.forget(self._inputs)
         await super().on_partitions_revoked(revoked)
+
+    async def _hand_over(self, leaving: set[TP]) -> None:
+        """Before input partitions go: finish their events in flight, commit what is done.
+
+        Faust forgets the acks of revoked partitions before its own revoke handler waits for
+        the streams and commits, so it never commits them: everything done since the last
+        periodic commit (up to `broker_commit_interval`) was processed again by the next
+        owner, the repeats of a graceful stop or of a rebalance (eager assignment revokes
+        every partition of every member). Here nothing new of them is admitted, the events
+        already admitted get up to HAND_OVER_WAIT seconds to be published (or let go), and
+        every done offset is committed synchronously while the partitions are still ours.
+        """
+        self._leaving = set(leaving)
+        # Without the lease (cut off, evicted) the partitions are someone else's already:
+        # what is in flight is dropped by the publisher, and a commit would be refused.
+        wait = HAND_OVER_WAIT if self.confirmed() else 0.0
+        deadline = time.monotonic() + wait
+        while (busy := self._in_flight(leaving)) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if busy:
+            log.warning("handing over %s input partition(s) with %s event(s) still in flight "
+                        "after %.0f s: their next owner processes them again",
+                        len(leaving), busy, wait, extra=fields("input.handover"))
+        offsets = {tp: offset for tp in sorted(leaving)
+                   if (offset := self._new_offset(tp)) is not None}
+        if offsets:
+            committed = await self._commit_offsets(offsets)
+            log.info("committed %s before handing them over (%s)", ", ".join(
+                f"{tp.topic}:{tp.partition}@{offset}" for tp, offset in offsets.items()),
+                "done" if committed else "refused", extra=fields("input.handover.commit"))
+
+    def _in_flight(self, tps: set[TP]) -> int:
+        """Admitted events of `tps` neither published (done) nor let go."""
+        return sum(1 for message in list(self._admitted) if message.tp in tps
+                   and not message.acked and message not in self._done
+                   and self._message_epoch.get(message) == self._epoch[message.tp])
 
     async def perform_seek(self) -> None:
         """Seek each input partition to where processing resumes (see `start_offset`)."""
@@ -138,6 +208,13 @@ class InputConsumer(faust_aiokafka.Consumer):
         self._inputs = inputs
         fresh = 0
         for tp in ordered:
+            if tp in self._placed:
+                # Faust seeks again within one assignment (recovery runs perform_seek more
+                # than once): a placed partition keeps its position, and the events in
+                # flight their epoch (a new one would drop them after their outputs went
+                # out, and the next read would repeat them). Records seek_to_committed
+                # fetches again below the position are dropped by `admit`.
+                continue
             done = committed.get(tp)
             first, end = earliest.get(tp, 0), latest.get(tp, 0)
             start = start_offset(done, first, end)
@@ -145,13 +222,20 @@ class InputConsumer(faust_aiokafka.Consumer):
             if done is not None and start != done:
                 self._log_jump(tp, done, start, first, end)
             self._committed_offset[tp] = start
+            self._booked.pop(tp, None)
             self._acked.pop(tp, None)
             self._acked_index.pop(tp, None)
             self._gap.pop(tp, None)
             self._holes.pop(tp, None)
+            # Placed only once the seek started the new epoch: a record fetched before it
+            # (at the committed position) must not be admitted as the new start, or its
+            # outputs go out and are then dropped as stale, and come out again (a repeat).
+            self.positions.forget(self._inputs - {tp})
+            await self.seek(tp, start)
+            self._placed_epoch[tp] = self._epoch[tp]
+            self._placed.add(tp)
             self.positions.start_at(tp, start)
             self._moved[tp] = time.monotonic()
-            await self.seek(tp, start)
         if fresh:
             log.info("%s never-committed input partitions start at their earliest offset",
                      fresh)
@@ -198,7 +282,7 @@ class InputConsumer(faust_aiokafka.Consumer):
         if epoch is None and not self._live:  # not from Kafka (in-memory channels in tests)
             self._admitted.add(message)
             return True
-        if tp not in self._inputs or epoch is None:
+        if tp not in self._inputs or epoch is None or tp in self._leaving:
             # Revoked since it was fetched (a batch survives Faust's buffer clearing), or
             # fetched before the partition was placed: its next owner reads it from there.
             log.debug("dropping %s:%s@%s: the partition is not placed here", tp.topic,
@@ -248,6 +332,20 @@ class InputConsumer(faust_aiokafka.Consumer):
                         exc_info=True)
             return None
 
+    def confirmed(self, now: float | None = None) -> bool:
+        """Whether this worker is surely still a member of its group (its lease holds).
+
+        The broker drops a member `broker_session_timeout` after the last heartbeat it got;
+        a heartbeat answered within half that means the partitions are still ours. A worker
+        cut off from the brokers (a network partition) or frozen loses the lease: it must
+        not publish or write its tables until the group answers again, or it is told its
+        partitions moved (`owns` turns False). Always True outside a group (tests).
+        """
+        if not self._live or not self.leased:
+            return True
+        lease = float(self.app.conf.broker_session_timeout) / 2
+        return (time.monotonic() if now is None else now) - self.confirmed_at < lease
+
     def owns(self, message: Message) -> bool:
         """Whether `message`'s partition is still placed here as it was when it was fetched.
 
@@ -263,8 +361,17 @@ class InputConsumer(faust_aiokafka.Consumer):
 
     def mark_done(self, message: Message) -> None:
         """Every record produced for `message` was acknowledged: its offset may be committed."""
-        if message in self._admitted:
-            self._done.add(message)
+        if message not in self._admitted:
+            return
+        self._done.add(message)
+        tp = message.tp
+        epoch = self._message_epoch.get(message)
+        # Fetched since this placement of its partition (a rewind inside it does not undo
+        # work already published; a revocation and a new placement do).
+        if self._is_input(message.topic) and tp in self._inputs and epoch is not None and (
+                epoch >= self._placed_epoch.get(tp, 0)):
+            self._booked.setdefault(tp, set()).add(message.offset)
+            self._acked[tp]  # noqa: B018 - a key here makes Faust's commit look at `tp`
 
     def ack(self, message: Message) -> bool:
         """Book a done message; any other input message is let go unbooked.
@@ -317,7 +424,7 @@ class InputConsumer(faust_aiokafka.Consumer):
         committed = self._committed_offset[tp]
         if tp not in self._inputs or committed is None:
             return None  # not placed here (yet): nothing of it was processed in order
-        done = set(self._acked[tp])
+        done = self._booked.get(tp, set())
         holes = self._holes.get(tp, {})
         offset = committed
         while True:
@@ -329,8 +436,9 @@ class InputConsumer(faust_aiokafka.Consumer):
                 break
         if offset == committed:
             return None
-        self._acked[tp] = sorted(o for o in done if o >= offset)
-        self._acked_index[tp] = {o for o in self._acked_index[tp] if o >= offset}
+        self._booked[tp] = {o for o in done if o >= offset}
+        self._acked[tp] = []  # Faust's own bookkeeping: not used for input partitions
+        self._acked_index[tp] = set()
         return offset
 
     def placed(self) -> list[TP]:
@@ -388,6 +496,27 @@ def start_offset(committed: int | None, earliest: int, end: int) -> int:
 
 class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """The aiokafka consumer's thread: input seeks and batch stamps happen here, in order."""
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        # aiokafka keeps the time of the last answered heartbeat to itself: note it.
+        coordinator = getattr(self._ensure_consumer(), "_coordinator", None)
+        beat = getattr(coordinator, "_do_heartbeat", None)
+        owner = self._owner
+        if beat is None:  # another aiokafka (fence.PINNED): no lease rather than no progress
+            log.error("aiokafka's coordinator has no _do_heartbeat: the membership lease is "
+                      "off (a worker cut off from the brokers may write after its eviction)")
+            return
+        owner.leased = True
+
+        async def heartbeat() -> bool:
+            sent = time.monotonic()
+            answered = bool(await beat())
+            if answered:
+                owner.confirmed_at = max(owner.confirmed_at, sent)
+            return answered
+
+        coordinator._do_heartbeat = heartbeat  # type: ignore[union-attr]  # noqa: SLF001
 
     async def seek_input(self, tp: TP, offset: int) -> None:
         """Seek an input partition and start its next epoch, on the consumer thread."""

@@ -1,8 +1,9 @@
 """Every use of a private Faust, mode, aiokafka or asyncio name by the worker, in one place.
 
 faust-streaming, mode-streaming and aiokafka are pinned to the exact versions in `PINNED`
-(requirements/*.lock; tests/unit/test_fence.py fails loudly on any other installed version):
-these names are not API and may change in any release. Re-run tests/functional/test_fence.py,
+(and in requirements/constraints.txt, which `make setup`, the Dockerfile and CI install
+with; tests/unit/test_fence.py fails loudly on any other installed version): these names
+are not API and may change in any release. Re-run tests/unit/test_fence.py,
 tests/functional/test_consumer.py and the integration suite before changing a pin.
 
 Private names used here, and why:
@@ -15,10 +16,14 @@ Private names used here, and why:
                                             only when the loop is a whole timeout late
     faust Consumer._new_consumer_thread, ._committed_offset, ._acked, ._acked_index, ._gap,
           ._unacked_messages, ._waiting_for_ack, ._read_offset, ._new_offset, ._add_gap,
-          ._thread                          FencedConsumer: the strict input consumer's hooks
+          ._thread, ._commit_offsets        InputConsumer (stream/consumer.py): the strict
+                                            input consumer's hooks; the commit on hand-over
     faust AIOKafkaConsumerThread._fetch_records, ._ensure_consumer
-                                            FencedConsumerThread: seek epochs, batch stamps
+                                            _InputConsumerThread: seek epochs, batch stamps
     aiokafka AIOKafkaConsumer._client       network_client(): metadata for the CLI tools
+    aiokafka AIOKafkaConsumer._coordinator, GroupCoordinator._do_heartbeat
+                                            InputConsumer's membership lease: when the group
+                                            last answered a heartbeat
 """
 
 from __future__ import annotations

@@ -11,6 +11,12 @@ message is marked done, and the consumer commits only over done offsets
 not have, whatever an agent or Faust does afterwards. Call it once per admitted input event,
 with `outputs=[]` when the event produced nothing but table writes.
 
+An item's `state_writes(landed)` runs after all outputs of the call are settled, with `landed`
+the indexes of its `outputs` the broker acknowledged as themselves: all of them normally; a
+subset, possibly empty, when some were refused for good (replaced by the event's rejection,
+below). The stage decides what a partial landing means for its state (identity: its writes
+stand only if the primary output landed; a probe whose hop did not land is released).
+
 What happens to a record that fails (`classify`):
 
     retriable  the broker is away, a leader moves, a request timed out: wait (0.1 s, doubling to
@@ -177,6 +183,12 @@ class _Record:
     changelog: bool = False
     skip: bool = False  # refused, and its input is already rejected by another record
     acked: bool = False
+    output: int | None = None  # index in its item's outputs (None: a changelog record)
+    replaced: bool = False  # refused for good: now (or already) its input's rejection
+
+
+Landed = frozenset[int]
+StateWrites = Callable[[Landed], object]
 
 
 class Item(NamedTuple):
@@ -185,7 +197,9 @@ class Item(NamedTuple):
     event: EventT[Any]
     outputs: Sequence[Output]
     origin: Origin | None = None  # for a rejection of it (default: the event itself)
-    state_writes: Callable[[], object] | None = None  # applied once the outputs are acked
+    # Applied once the outputs are settled, with the indexes of `outputs` the broker
+    # acknowledged as themselves (`Landed`, empty when none did).
+    state_writes: StateWrites | None = None
 
 
 # Table changelog records written while handling an event (see TrackedTable), and those
@@ -248,7 +262,7 @@ class Publisher:
 
     async def publish(self, event: EventT[Any], outputs: Sequence[Output],
                       origin: Origin | None = None, *,
-                      state_writes: Callable[[], object] | None = None) -> None:
+                      state_writes: StateWrites | None = None) -> None:
         """Publish `outputs` of `event`, then its state writes; return once all are acked."""
         await self.publish_many([Item(event, outputs, origin, state_writes)])
 
@@ -260,18 +274,26 @@ class Publisher:
             for future in _CHANGELOG.pop(item.event, []):
                 if self._changelog:
                     records.append(_changelog_record(index, future))
-            records.extend(self._record(index, output) for output in item.outputs)
+            records.extend(self._record(index, output, number)
+                           for number, output in enumerate(item.outputs))
         call = self._calls = self._calls + 1
         self.waiting.since[call] = time.monotonic()
         try:
             await self._deliver(records, items)
+            # The sends may have waited out a network partition: the state is written only
+            # while the partition is surely still ours (a zombie's table writes would land
+            # after its successor's, and win at the next restore).
+            kept = {id(item) for item in await self._still_ours(items, "table writes")}
             writes: list[_Record] = []
             for index, item in enumerate(items):
+                landed = _landed(index, records)
+                if id(item) not in kept:
+                    continue
                 if item.state_writes is not None:
                     collected: list[FutureMessage] = []
                     token = _COLLECTING.set(collected)
                     try:
-                        item.state_writes()
+                        item.state_writes(landed)
                     finally:
                         _COLLECTING.reset(token)
                     if self._changelog:
@@ -284,7 +306,11 @@ class Publisher:
         consumer = input_consumer(self._app.consumer)
         now = time.time()
         for index, item in enumerate(items):
+            if id(item) not in kept:
+                continue  # its partition moved: the next owner processes it again
             if consumer is not None:
+                if not consumer.owns(item.event.message):
+                    continue  # moved while its writes were acknowledged: not committed here
                 consumer.mark_done(item.event.message)
             stamp = item.origin.timestamp if item.origin is not None else (
                 item.event.message.timestamp)
@@ -294,9 +320,11 @@ class Publisher:
                         self._metrics.publish_lag.labels(record.kind).observe(
                             max(0.0, now - stamp))
 
-    async def _still_ours(self, items: Sequence[Item]) -> Sequence[Item]:
-        """The items whose input partitions are still placed here; after a freeze, only once
-        the group membership is confirmed.
+    async def _still_ours(self, items: Sequence[Item], what: str = "outputs",
+                          ) -> Sequence[Item]:
+        """The items whose input partitions are still placed here; after a freeze, or while
+        the group has not answered a heartbeat lately (the consumer's lease), only once the
+        group membership is confirmed.
 
         A worker frozen past its session timeout (SIGSTOP, a stalled VM) wakes up as a zombie:
         the group has given its partitions to another worker, but it learns so only from its
@@ -314,10 +342,17 @@ class Publisher:
                         "is confirmed", len(items))
             while clock.woke_within(CONFIRM) or self._app.rebalancing:
                 await self._sleep(0.1)
+        if not consumer.confirmed():
+            log.warning("the group has not confirmed this worker's membership lately (cut off "
+                        "from the brokers?): holding the %s of %s event(s)", what, len(items),
+                        extra=fields("publish.hold"))
+            while not consumer.confirmed() and any(
+                    consumer.owns(item.event.message) for item in items):
+                await self._sleep(0.1)
         kept = [item for item in items if consumer.owns(item.event.message)]
         if len(kept) < len(items):
-            log.warning("dropped the outputs of %s event(s) whose partitions moved to another "
-                        "worker meanwhile (it processes them)", len(items) - len(kept),
+            log.warning("dropped the %s of %s event(s) whose partitions moved to another "
+                        "worker meanwhile (it processes them)", what, len(items) - len(kept),
                         extra=fields("publish.revoked"))
         return kept
 
@@ -327,7 +362,16 @@ class Publisher:
         backoff = FIRST_BACKOFF
         pending = records
         rejected: set[int] = set()  # inputs already replaced by a rejection in this call
+        first = True
         while pending:
+            if not first:
+                # A re-send is a send: under the same lease, and never for an input whose
+                # partition moved meanwhile (a cut-off worker's records must not land late).
+                owned = {id(item) for item in await self._still_ours(items, "re-sends")}
+                pending = [record for record in pending if id(items[record.item]) in owned]
+                if not pending:
+                    return
+            first = False
             await self._send_in_order(pending)
             failed: list[tuple[_Record, BaseException, str]] = []
             for record in pending:
@@ -414,12 +458,12 @@ class Publisher:
             failed.set_exception(exc)
             return failed
 
-    def _record(self, index: int, output: Output) -> _Record:
+    def _record(self, index: int, output: Output, number: int | None = None) -> _Record:
         channel = output.channel
         topic = channel.get_topic_name() if isinstance(channel, TopicT) else None
         headers = [(SCHEMA_HEADER, output.schema.encode())] if output.schema else None
         return _Record(index, output.kind, channel, topic, output.key, output.value,
-                       output.partition, headers)
+                       output.partition, headers, output=number)
 
     def _replace(self, record: _Record, exc: BaseException, cause: str,
                  items: Sequence[Item], rejected: set[int]) -> bool:
@@ -429,6 +473,7 @@ class Publisher:
                       "fixed", record.kind, record.topic, type(exc).__name__, exc,
                       extra=fields("send.refused", topic=record.topic))
             return False
+        record.replaced = True  # whatever happens next, this output does not land as itself
         if record.kind != "rejection" and record.item in rejected:
             record.skip = True  # one rejection per input event is enough
             return True
@@ -452,6 +497,12 @@ class Publisher:
         record.refusals = refusals
         rejected.add(record.item)
         return True
+
+
+def _landed(index: int, records: Sequence[_Record]) -> Landed:
+    """Which outputs of item `index` the broker acknowledged as themselves."""
+    return frozenset(record.output for record in records if record.item == index
+                     and record.output is not None and record.acked and not record.replaced)
 
 
 def _changelog_record(index: int, future: FutureMessage) -> _Record:
