@@ -11,8 +11,9 @@ WORKDIR /app
 
 # Dependencies first (README.md is the package's readme), so code edits reuse this layer.
 COPY pyproject.toml README.md ./
+COPY requirements ./requirements
 COPY worker ./worker
-RUN pip install . && pip check
+RUN pip install -c requirements/constraints.txt . && pip check
 
 # Schemas for consumers; the example pages for `news-worker replay` (compose profile demo).
 COPY schemas ./schemas

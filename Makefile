@@ -15,12 +15,13 @@ BENCH_ARGS  ?=
 
 .PHONY: setup test test-cluster test-unit demo kafka-up kafka-down kafka-status check lint typecheck bench clean
 
-# Reinstall only when the package metadata changed (idempotent, fast when nothing did).
-$(STAMP): pyproject.toml
+# Reinstall only when the package metadata or the pins changed (idempotent, fast when
+# nothing did). requirements/constraints.txt pins every dependency to the tested version.
+$(STAMP): pyproject.toml requirements/constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "news-worker needs Python 3.11+, found " + sys.version.split()[0])'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev,bench]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
