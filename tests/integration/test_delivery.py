@@ -19,6 +19,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from tests.factories import article_html, message
 from tests.integration.test_worker import accounted, story
 from tests.integration.workers import Cluster, worker_cluster  # noqa: F401 - the fixture
+from worker.settings import Settings
+from worker.stream.app import max_record_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -139,7 +141,9 @@ async def test_a_poison_record_becomes_one_rejection_and_the_partition_moves_on(
     admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(stories, 1, 1)])
+        # With the record limit the worker needs (its start-up check refuses less).
+        await admin.create_topics([NewTopic(stories, 1, 1, topic_configs={
+            "max.message.bytes": str(max_record_bytes(Settings()))})])
     finally:
         await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=cluster.bootstrap, acks="all")
@@ -164,3 +168,30 @@ async def test_a_poison_record_becomes_one_rejection_and_the_partition_moves_on(
     assert worker.metric('news_agent_errors_total{agent="identify_stories"}') == 2
     assert worker.metric('news_poison_records_total{agent="identify_stories"}') == 2
     assert worker.alive()
+
+
+async def test_an_existing_topic_that_cannot_take_the_records_stops_the_worker_at_start(
+    worker_cluster: Any,  # noqa: F811
+) -> None:
+    """Someone made the articles topic by hand with the broker's usual 1 MB record limit (as
+    an older docker-compose did): the worker refuses to start, in one line saying what to
+    change, instead of having the broker refuse its large articles at run time."""
+    cluster: Cluster = worker_cluster()
+    articles = cluster.topics["articles"]
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(articles, cluster.partitions, 1, topic_configs={
+            "max.message.bytes": "1048588"})])
+    finally:
+        await admin.close()
+    worker = cluster.start_worker(wait=False)
+    assert worker.process is not None
+    code = await asyncio.to_thread(worker.process.wait, 90)
+    log = worker.log()
+    assert code == 1, log[-2000:]
+    assert "Traceback" not in log
+    limit = max_record_bytes(Settings())
+    assert (f"topic {articles} takes records up to 1048588 bytes, the worker writes up to "
+            f"{limit}: kafka-configs.sh --alter --entity-type topics --entity-name {articles} "
+            f"--add-config max.message.bytes={limit}") in log

@@ -99,6 +99,8 @@ async def test_migrate_carries_the_previous_releases_versions_over(
     from tests.factories import article_html, message
     from tests.integration.workers import REPO
     from tests.stories import body
+    from worker.settings import Settings
+    from worker.stream.app import max_record_bytes
 
     cluster: Cluster = worker_cluster()
     url = "https://www.gazette.example/news/2025/03/04/tram-depot-plans"
@@ -111,7 +113,8 @@ async def test_migrate_carries_the_previous_releases_versions_over(
         await admin.create_topics([
             NewTopic(f"{cluster.app_id}-dedupe-changelog", 4, 1,
                      topic_configs={"cleanup.policy": "compact"}),
-            NewTopic(f"{cluster.app_id}-stories", 4, 1)])
+            NewTopic(f"{cluster.app_id}-stories", 4, 1, topic_configs={  # the worker's limit
+                "max.message.bytes": str(max_record_bytes(Settings()))})])
     finally:
         await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=cluster.bootstrap, acks="all")

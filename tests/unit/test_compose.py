@@ -64,6 +64,31 @@ def test_topics_service_creates_the_worker_topics(compose: dict[str, Any]) -> No
     assert "--partitions 4" in script
 
 
+def test_topics_service_creates_them_as_the_worker_would(
+    compose: dict[str, Any], tmp_path: Path,
+) -> None:
+    """One source of truth: the configs in docker-compose.yml are the worker's topic specs
+    (for the compose worker's settings), so its start-up check accepts them."""
+    from worker.stream.app import create_app
+    from worker.stream.topics import topic_problems, topic_specs
+
+    script = compose["services"]["topics"]["command"][0]
+    common = dict(re.findall(r"--config ([\w.]+)=(\S+)", script.split("--topic", 1)[0]))
+    made = {}
+    for line in script.splitlines():
+        words = line.split()
+        if words[:1] == ["create"]:
+            made[words[1]] = {**common, **dict(re.findall(r"--config ([\w.]+)=(\S+)", line))}
+    env = compose["services"]["worker"]["environment"]
+    news = create_app(Settings(store="memory", data_dir=str(tmp_path), web_port=0,
+                               topic_partitions=int(env["NEWS_TOPIC_PARTITIONS"])))
+    specs = {spec.name: spec for spec in topic_specs(news)}
+    assert set(made) == set(TOPICS) and set(made) <= set(specs)
+    for name, config in made.items():
+        assert config == specs[name].topic_configs, name
+        assert topic_problems(news, specs[name], 4, 1, config) == []
+
+
 def test_worker_builds_from_the_dockerfile_and_reaches_the_broker(
     compose: dict[str, Any],
 ) -> None:

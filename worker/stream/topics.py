@@ -3,8 +3,16 @@
 Faust declares internal topics while it subscribes, which races the first partition
 assignment: a topic created a moment too late is "ignored" by the assignor until the next
 metadata refresh (minutes), and its partitions stay unassigned. So `news-worker worker`
-creates every topic it reads or writes first (missing ones only; existing ones are left as
-they are), with `topic_partitions` partitions and the record-size limit the worker needs.
+creates every topic it reads or writes first (missing ones only), with `topic_partitions`
+partitions and the record-size limit the worker needs.
+
+Existing topics are checked against the same definitions (`topic_problems`): one the worker
+writes must take its largest record (`max.message.bytes`), the stories topic and the table
+changelogs must have the worker's partition count (a table is co-partitioned with its
+source), a changelog must be compacted, and none may have fewer replicas than configured. A
+mismatch stops the worker before it consumes anything, with one line per topic saying what
+to change (a topic made by hand, or by an older docker-compose, without the worker's limits:
+its outputs would be refused by the broker at run time instead).
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from aiokafka.errors import KafkaError
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
 from worker.errors import ToolError
-from worker.stream.app import NewsApp, topic_config
+from worker.stream.app import FUTURE_TIMESTAMP_MS, NewsApp, topic_config
 
 log = logging.getLogger(__name__)
 _TOPIC_ALREADY_EXISTS = 36
@@ -66,7 +74,11 @@ async def ensure_topics(news: NewsApp) -> list[str]:
         ) from None
     try:
         existing = set(await admin.list_topics())
-        missing = [spec for spec in topic_specs(news) if spec.name not in existing]
+        specs = topic_specs(news)
+        present = [spec for spec in specs if spec.name in existing]
+        if present:
+            await _check_existing(news, admin, present)
+        missing = [spec for spec in specs if spec.name not in existing]
         if not missing:
             return []
         response = await admin.create_topics(missing)
@@ -81,3 +93,66 @@ async def ensure_topics(news: NewsApp) -> list[str]:
         raise ToolError(f"cannot create the worker's topics: {exc}") from None
     finally:
         await admin.close()
+
+
+def topic_problems(news: NewsApp, spec: NewTopic, partitions: int, replication: int,
+                   config: dict[str, str]) -> list[str]:
+    """What is wrong with an existing topic for this worker (empty: nothing)."""
+    name, wanted = spec.name, spec.topic_configs or {}
+    problems = []
+    pages = name == news.settings.topic_pages
+    # A table's changelog and its source (the stories topic) must agree partition by partition.
+    co_partitioned = name == f"{news.settings.app_id}-stories" or name.endswith("-changelog")
+    if co_partitioned and partitions != spec.num_partitions:
+        problems.append(
+            f"topic {name} has {partitions} partitions, the worker needs {spec.num_partitions} "
+            f"(NEWS_TOPIC_PARTITIONS): set NEWS_TOPIC_PARTITIONS={partitions} or recreate it")
+    if replication < spec.replication_factor:
+        problems.append(
+            f"topic {name} has replication {replication}, NEWS_TOPIC_REPLICATION is "
+            f"{spec.replication_factor}: reassign its replicas or lower the setting")
+    limit = wanted.get("max.message.bytes")
+    actual = config.get("max.message.bytes")
+    if not pages and limit and actual and int(actual) < int(limit):
+        problems.append(
+            f"topic {name} takes records up to {actual} bytes, the worker writes up to {limit}: "
+            f"kafka-configs.sh --alter --entity-type topics --entity-name {name} "
+            f"--add-config max.message.bytes={limit}")
+    if "compact" in wanted.get("cleanup.policy", "") and "compact" not in config.get(
+            "cleanup.policy", ""):
+        problems.append(
+            f"topic {name} is a table changelog but its cleanup.policy is "
+            f"{config.get('cleanup.policy')!r}: --add-config cleanup.policy=compact")
+    return problems
+
+
+async def _check_existing(news: NewsApp, admin: AIOKafkaAdminClient,
+                          present: list[NewTopic]) -> None:
+    """ToolError naming every mismatch of the existing topics (see `topic_problems`)."""
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    described = await admin.describe_topics([spec.name for spec in present])
+    shape = {t["topic"]: (len(t["partitions"]), min(
+        (len(p["replicas"]) for p in t["partitions"]), default=0)) for t in described}
+    responses = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, spec.name) for spec in present])
+    configs: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for code, _message, _type, name, entries in response.resources:
+            if code == 0:
+                configs[name] = {entry[0]: entry[1] for entry in entries}
+    problems = []
+    for spec in present:
+        partitions, replication = shape.get(spec.name, (spec.num_partitions,
+                                                        spec.replication_factor))
+        config = configs.get(spec.name, {})
+        problems += topic_problems(news, spec, partitions, replication, config)
+        if spec.name == news.settings.topic_pages:
+            bound = config.get("message.timestamp.after.max.ms")
+            if bound is not None and int(bound) > FUTURE_TIMESTAMP_MS:
+                log.warning("topic %s accepts message timestamps up to %s ms ahead; the worker "
+                            "bounds them by its own clock + %s ms (message.timestamp.after."
+                            "max.ms=%s on the topic makes the crawler see the error instead)",
+                            spec.name, bound, FUTURE_TIMESTAMP_MS, FUTURE_TIMESTAMP_MS)
+    if problems:
+        raise ToolError("; ".join(problems))
