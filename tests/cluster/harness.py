@@ -20,8 +20,11 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import orjson
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
@@ -76,6 +79,12 @@ async def stream(group: Cluster, pages: list[Page], *, fault: Fault | None = Non
     except AssertionError as exc:
         got = latest["got"]
         diagnosis = f"{exc}\n{await diagnose(group, pages, got)}"
+        dump = group.root / "topics.jsonl"
+        try:
+            dumped = await dump_topics(group, dump)
+            diagnosis += f"\nevery record of the group's topics ({dumped}): {dump}"
+        except Exception as dump_error:  # noqa: BLE001 - must not hide the real failure
+            diagnosis += f"\n(topics not dumped: {dump_error!r})"
     return Run(pages, got, summarise(ids, got), time.monotonic() - began, diagnosis)
 
 
@@ -186,6 +195,38 @@ class CommitSamples:
         for earlier, later in zip(self.samples, self.samples[1:], strict=False):
             for tp, offset in earlier.items():
                 assert later.get(tp, offset) >= offset, (tp, offset, later.get(tp))
+
+
+async def dump_topics(group: Cluster, path: Path) -> int:
+    """Write every record of the group's topics (pages, stories, identity changelog, outputs)
+    to `path` as JSON lines, for the forensics of a failed run (keep it with --basetemp);
+    how many. A lost page is traced from there: its pages record, its stories hops (their
+    `origin`), its URL's `u:` entries in the changelog, and who wrote them when."""
+    topics = await app_topics(group)
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=group.bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    count, idle = 0, 0
+    await consumer.start()
+    try:
+        with path.open("wb") as out:
+            while idle < 4:  # two seconds without a record: the end of every partition
+                batch = await consumer.getmany(timeout_ms=500)
+                idle = 0 if batch else idle + 1
+                for tp, records in batch.items():
+                    for r in records:
+                        out.write(orjson.dumps({
+                            "topic": tp.topic, "partition": tp.partition, "offset": r.offset,
+                            "ts": r.timestamp, "key": _text(r.key), "value": _text(r.value),
+                        }) + b"\n")
+                        count += 1
+    finally:
+        await consumer.stop()
+    return count
+
+
+def _text(data: bytes | None) -> str | None:
+    # Table values start with a binary header: keep them readable and lossless.
+    return None if data is None else data.decode("utf-8", "backslashreplace")
 
 
 async def delete_topics(bootstrap: str, prefixes: list[str]) -> None:

@@ -15,6 +15,7 @@ the 404s rejected; the group's committed offsets never go backwards; both worker
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,7 +68,9 @@ def reachable_cluster(link: NetnsLink, tmp_path_factory: pytest.TempPathFactory
 async def test_worker_cut_off_by_a_partition_loses_nothing(
     link: NetnsLink, reachable_cluster: LocalCluster, tmp_path: Path,
 ) -> None:
-    group = Cluster(reachable_cluster.bootstrap, tmp_path / "group", replication=3)
+    level = os.environ.get("CLUSTER_TEST_LOG_LEVEL")  # as the worker_group fixture does
+    group = Cluster(reachable_cluster.bootstrap, tmp_path / "group", replication=3,
+                    extra_env={"NEWS_LOG_LEVEL": level} if level else {})
     group.root.mkdir()
     facts: dict[str, Any] = {}
     try:
