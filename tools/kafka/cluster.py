@@ -190,19 +190,27 @@ class LocalCluster:
         self._each([n for n in self.nodes if n.pid is not None], lambda n: n.stop(timeout))
 
     def wait_brokers(self, count: int, timeout: float = 120.0) -> None:
-        """Wait until a running node's metadata lists `count` live brokers."""
+        """Wait until every running node's metadata lists `count` live brokers.
+
+        Every node, not just one: a client may bootstrap from any of them, and a node learns
+        of the others' registrations a moment apart (`up` once returned while node 3 still
+        listed 2 brokers).
+        """
         deadline = time.monotonic() + timeout
         seen: list[tuple[int, str, int]] = []
         while time.monotonic() < deadline:
-            for node in self.nodes:
-                if node.pid is None:
-                    continue
+            running = [node for node in self.nodes if node.pid is not None]
+            complete = 0
+            for node in running:
                 try:
                     seen = probe.metadata_brokers(self.host, node.port)
                 except (OSError, ValueError):
-                    continue
-                if len(seen) >= count:
-                    return
+                    break
+                if len(seen) < count:
+                    break
+                complete += 1
+            if running and complete == len(running):
+                return
             time.sleep(0.25)
         raise KafkaSetupError(
             f"the cluster lists {len(seen)} of {count} brokers after {timeout:.0f}s "
