@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from tests.stories import T0, Feed, article, body, decode, paragraph, partition_of
-from worker.pipeline.identity import MAX_PARKED, MAX_PROBES
+from worker.pipeline.identity import MAX_PARKED, MAX_PROBES, IndexEntry
 from worker.pipeline.route import STORIES, Routed, identity_record, release_record
 from worker.pipeline.state import IdentityState, Staged, SweepProgress, sweep_slice, url_key
 
@@ -190,8 +190,10 @@ def test_a_batch_record_reading_another_records_unsettled_writes_is_marked_depen
     staged.begin(first)
     state.advance_clock(0, 100)
     state.put_url("a" * 16, feed.state.url("a" * 16) or _entry())
+    state.put_index("h", "k" * 20, IndexEntry())
     staged.begin(second)
     state.advance_clock(0, 200)  # the data clock only moves on: reading it is no dependency
+    state.index("h", "k" * 20)  # nor is an index entry (a registration names a story)
     assert not staged.depends(second)
     state.url("a" * 16)
     assert staged.depends(second) and not staged.depends(first)

@@ -48,6 +48,7 @@ _CHECK_EVERY = 32  # keys between two looks at the sweep's time budget
 # The expiry 3c14307 (2026-11-29) stored for a URL probing or with pages parked: such an
 # entry's real expiry is read from the entry itself (waiting URLs expire now, see identity.py).
 _NEVER = 2**62
+_DEPENDS_ON = (b"u:", b"p:")  # keys whose writes a batch's later record may not build on
 
 Unreadable = Callable[[str, bytes], None]  # (stage, key)
 T = TypeVar("T")
@@ -181,8 +182,10 @@ class Staged:
         self.raw = raw
         self.overlay: dict[bytes, bytes | None] = {}
         self.groups: list[tuple[object, dict[bytes, bytes | None]]] = []
-        # Groups that read a key another waiting group wrote: their decisions hold only if
-        # that group's writes are applied (the data clocks excepted: a clock only moves on).
+        # Groups that read a URL entry or parked record another waiting group wrote: their
+        # decisions hold only if that group's writes are applied, not its fallback. (Index
+        # entries and data clocks do not count: a registration kept from a refused probe only
+        # names a story published once its page is redriven, and a clock only moves on.)
         self.dependent: set[int] = set()
 
     def begin(self, tag: object) -> None:
@@ -210,7 +213,7 @@ class Staged:
     def get(self, key: bytes) -> bytes | None:
         if key not in self.overlay:
             return self.raw.get(key)
-        if self.groups and not key.startswith(RESERVED) and key not in self.groups[-1][1]:
+        if self.groups and key[:2] in _DEPENDS_ON and key not in self.groups[-1][1]:
             self.dependent.add(id(self.groups[-1][0]))
         return self.overlay[key]
 
