@@ -195,3 +195,21 @@ async def test_an_existing_topic_that_cannot_take_the_records_stops_the_worker_a
     assert (f"topic {articles} takes records up to 1048588 bytes, the worker writes up to "
             f"{limit}: kafka-configs.sh --alter --entity-type topics --entity-name {articles} "
             f"--add-config max.message.bytes={limit}") in log
+
+
+async def test_a_second_worker_on_a_data_dir_in_use_stops_at_once(
+    worker_cluster: Any,  # noqa: F811
+) -> None:
+    """Two workers on one host with the default data dir (tried as a new user would): the
+    second one used to loop on "DB for partition 1 is locked!" while holding partitions."""
+    cluster: Cluster = worker_cluster()
+    first = cluster.start_worker(index=0)
+    second = cluster.start_worker(index=0, wait=False)  # same NEWS_DATA_DIR, its own port
+    assert second.process is not None
+    code = await asyncio.to_thread(second.process.wait, 60)
+    log = second.log()
+    assert code == 1 and "Traceback" not in log, log[-2000:]
+    assert (f"NEWS_DATA_DIR={first.env['NEWS_DATA_DIR']} is in use by another worker "
+            f"(pid {first.process.pid}): give each worker on this host its own "  # type: ignore[union-attr]
+            "NEWS_DATA_DIR") in log
+    assert first.alive()

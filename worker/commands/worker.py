@@ -37,13 +37,14 @@ def run(args: argparse.Namespace) -> int:
     from worker.stream.blocking import ReportingWorker
     from worker.stream.executor import PageExecutor
     from worker.stream.health import install_health
-    from worker.stream.ready import announce_ready, check_web_port
+    from worker.stream.ready import announce_ready, check_web_port, lock_data_dir
     from worker.stream.topics import ensure_topics
     from worker.stream.web import install_views
 
     settings = get_settings()
     configure_logging(settings)
     check_web_port(settings)  # one line now, not a traceback after Kafka and recovery
+    lock_data_dir(settings)  # held until the process exits: one worker per data dir
     try:
         news = create_app(settings)
     except faust.exceptions.ImproperlyConfigured as exc:
