@@ -53,7 +53,9 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     if extra:
         # argparse reports these from the top parser ("news-worker: unrecognized ..."),
         # which does not say whose option it was; the subcommand's parser does.
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        # argparse keeps its subparsers private; no public way to list them.
+        sub = next(a for a in parser._actions  # noqa: SLF001
+                   if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
         sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     return args
 

@@ -181,7 +181,9 @@ async def _cluster(client: AIOKafkaProducer | AIOKafkaConsumer) -> Any:
     """Fresh metadata of every topic (asking never creates one)."""
     # aiokafka has no public call for the partitions of a topic the client has not seen yet
     # (bootstrap metadata may list no topics), so ask its network client directly.
-    network = client.client if isinstance(client, AIOKafkaProducer) else client._client
+    # AIOKafkaConsumer._client: fenced (worker/stream/fence.py), metadata for the CLI tools.
+    network = client.client if isinstance(client, AIOKafkaProducer) else (
+        client._client)  # noqa: SLF001
     try:
         return await network.fetch_all_metadata()
     except KafkaError as exc:

@@ -524,7 +524,7 @@ class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
     async def _seek_input(self, tp: TP, offset: int) -> None:
         self._ensure_consumer().seek(faust_aiokafka.ensure_aiokafka_TP(tp), offset)
-        self._owner._epoch[tp] += 1
+        self._owner._epoch[tp] += 1  # noqa: SLF001 - the owner's epochs, kept on this thread
 
     async def _fetch_records(self, consumer: Any, active_partitions: set[TP],
                              timeout: float | None = None,
@@ -532,7 +532,7 @@ class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         records = await super()._fetch_records(consumer, active_partitions, timeout=timeout,
                                                max_records=max_records)
         # No await since aiokafka collected them: no seek on this thread came in between.
-        self._owner._fetch_epoch = dict(self._owner._epoch)
+        self._owner._fetch_epoch = dict(self._owner._epoch)  # noqa: SLF001 - as above
         return records
 
     @property
