@@ -437,6 +437,47 @@ async def test_a_zombie_holds_its_sends_then_drops_what_it_no_longer_owns(
     assert done == [kept.message]  # the moved one stays uncommitted here: its owner has it
 
 
+async def test_a_zombie_whose_partitions_are_handed_over_mid_rebalance_drops_them_at_once(
+    topics: dict[str, Any],
+) -> None:
+    """Woken from a freeze while the group rebalances: Faust's revocation waits for the events
+    in flight, so holding them until the rebalance ends would never end (the cluster zombie
+    test wedged so, 13fff49). Once the hand-over took the partition away, they are dropped."""
+    held = event(1)
+    checks = 0
+
+    class Consumer:
+        def confirmed(self) -> bool:
+            return False  # the group cannot confirm it before the rebalance completes
+
+        def owns(self, message: Any) -> bool:
+            nonlocal checks
+            checks += 1
+            return checks <= 3  # the revocation hands the partition over meanwhile
+
+        def mark_done(self, message: Any) -> None:
+            raise AssertionError("a dropped event is never marked done")
+
+    class WokenClock:
+        def woke_within(self, window: float, now: float | None = None) -> bool:
+            return True
+
+    publisher, producer, pauses = make(lambda *_: None, topics)
+
+    async def bounded(seconds: float) -> None:
+        pauses.append(seconds)
+        assert len(pauses) < 50, "held for good: the rebalance waits for this very event"
+
+    publisher._sleep = bounded  # type: ignore[method-assign]
+    publisher._clock = WokenClock()  # type: ignore[assignment]
+    publisher._app.rebalancing = True  # type: ignore[attr-defined]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(publish, "input_consumer", lambda _consumer: Consumer())
+        await publisher.publish_many([Item(held, [article(topics, "k1", "v1")])])  # type: ignore[arg-type]
+    assert producer.sent == []  # nothing of it went out: its next owner processes it
+    assert len(pauses) < 5
+
+
 async def test_a_worker_cut_off_during_its_sends_writes_no_state_for_partitions_it_lost(
     topics: dict[str, Any],
 ) -> None:

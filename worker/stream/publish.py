@@ -340,7 +340,8 @@ class Publisher:
         if clock is not None and clock.woke_within(CONFIRM):
             log.warning("woke from a freeze: holding %s event(s) until the group membership "
                         "is confirmed", len(items))
-            while clock.woke_within(CONFIRM) or self._app.rebalancing:
+            while (clock.woke_within(CONFIRM) or self._app.rebalancing) and any(
+                    consumer.owns(item.event.message) for item in items):
                 await self._sleep(0.1)
         if not consumer.confirmed():
             log.warning("the group has not confirmed this worker's membership lately (cut off "
