@@ -3,9 +3,11 @@
     python3 -m tools.demo            # what tools/demo.sh runs (PYTHON, KAFKA_PORT from env)
 
 1. a Kafka broker of its own (state in `.kafka/demo/`, wiped first) on KAFKA_PORT when that
-   port is free, else on a free port; the four topics with 4 partitions each;
-2. `news-worker worker` with its state in a temporary directory, its log in
-   `.kafka/demo/worker.log` and its web port on a free port; waits for `/readyz`;
+   port is free, else on a free port;
+2. `news-worker worker`, which creates its topics (4 partitions each) with the configs its
+   start-up check demands (a topic made beforehand without them stops it), with its state in a
+   temporary directory, its log in `.kafka/demo/worker.log` and its web port on a free port;
+   waits for `/readyz`;
 3. `news-worker replay examples/pages.jsonl`;
 4. `news-worker tail` of articles, duplicates and rejections until every page is accounted for;
 5. SIGTERM to the worker, then the broker stopped: in a `finally`, so Ctrl-C, SIGTERM and errors
@@ -38,7 +40,6 @@ PAGES = REPO / "examples" / "pages.jsonl"
 RUN_DIR = CACHE_DIR / "demo"
 HOST = "127.0.0.1"
 PARTITIONS = 4
-TOPICS = ("pages.raw", "articles", "articles.duplicates", "pages.rejected")
 READY_TIMEOUT = 90.0
 TAIL_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
@@ -158,11 +159,7 @@ def run(env: dict[str, str], tmp: Path) -> None:
         print(f"Kafka {broker.version} on {broker.bootstrap} (pid {broker.pid}, "
               f"{time.monotonic() - t0:.1f}s; log {broker.log_file.relative_to(REPO)})")
         env["NEWS_KAFKA_BOOTSTRAP"] = broker.bootstrap
-        subprocess.run(  # noqa: S603 -- fixed argv
-            [sys.executable, "-m", "tools.kafka", "topics", "--bootstrap", broker.bootstrap,
-             *(f"{t}:{PARTITIONS}" for t in TOPICS)],
-            cwd=REPO, env=env, check=True,
-        )
+        env["NEWS_TOPIC_PARTITIONS"] = str(PARTITIONS)
         run_worker(cli, env, tmp, n_pages, (n_articles, n_duplicates, n_rejections))
     finally:
         say("stopping the broker")
