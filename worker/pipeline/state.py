@@ -235,7 +235,9 @@ class Staged:
         return dict(self.overlay)
 
     def items_in(self, partition: int, after: bytes | None) -> Iterator[tuple[bytes, bytes]]:
-        return self.raw.items_in(partition, after)  # the sweep writes straight through
+        # The stored keys only: the sweep reads its partition from below and stages its writes
+        # here (a key it already wrote in this group is read through `get`).
+        return self.raw.items_in(partition, after)
 
     def commit(self, enter: Callable[[object], AbstractContextManager[object]] | None = None,
                ) -> int:

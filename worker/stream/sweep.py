@@ -58,7 +58,7 @@ class Sweeps:
     def __init__(self, news: NewsApp) -> None:
         self.news = news
         self.store = TableStore(news.identity, news.settings.topic_partitions)
-        # Writes straight to the table: the sweep's own (it publishes nothing they depend on).
+        # Straight to the table: the default of `handle_sweep` (the agent passes a staged one).
         self.state = IdentityState(self.store, news.options, self.unreadable)
         self.running: dict[int, float] = {}  # partition -> when its pass started (monotonic)
         self.counted: dict[int, dict[str, int]] = {}  # entries per partition, last full pass
