@@ -90,10 +90,12 @@ async def test_an_edited_headline_on_the_same_url_is_the_next_version(harness: H
 
 async def test_a_copy_on_another_site_is_a_duplicate_without_a_version(harness: Harness) -> None:
     await harness.put(message(page_id="p1"))
+    # The copy comes once the first is published: two first sightings of one content racing
+    # through their probes may both be published (a documented limit), which is not this test.
+    [article] = await harness.take("articles", 1)
     await harness.put(message(page_id="w1", url="https://www.otherpaper.example/wire/harbour",
                               html=article_html(headline="Harbour budget approved",
                                                 site_name="Other Paper")))
-    [article] = await harness.take("articles", 1)
     [duplicate] = await harness.take("duplicates", 1)
     d = value(duplicate)
     assert (d["duplicate_of"], d["version"], d["match"]) == (value(article)["id"], None, "body")
