@@ -56,6 +56,8 @@ from tests.integration.prometheus import DEPLOY, RULES, PrometheusServer, scaled
 from tests.integration.test_worker import UPDATED, keyed, story
 from tests.integration.workers import Cluster, WorkerProcess
 from tools.kafka.probe import free_port
+from worker.settings import Settings
+from worker.stream.app import max_record_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -417,6 +419,10 @@ async def break_an_agent_and_refuse_a_record(
         prometheus, "NewsSendRefused", "firing"), timeout=15)
     assert {(a["labels"]["output"], a["labels"]["cause"]) for a in refusals} == {
         ("duplicate", "too_large")}
+    # Back to what the worker made it with: its start-up check (phase G restarts it) refuses a
+    # topic that cannot take its largest record.
+    limit = max_record_bytes(Settings())
+    await set_topic_config(cluster, cluster.topics["duplicates"], {"max.message.bytes": str(limit)})
 
 
 async def freeze_the_broker_while_an_article_is_sent(
