@@ -39,6 +39,21 @@ class _Startable(Protocol):
     async def stop(self) -> None: ...
 
 
+def add_broker_options(parser: Any) -> None:
+    """`--bootstrap` and `--connect-timeout`, the same for every command that talks to Kafka."""
+    parser.add_argument(
+        "--bootstrap", default=None, help="Kafka bootstrap servers (default: NEWS_KAFKA_BOOTSTRAP)"
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help="give up when the broker does not answer "
+        f"within this time (default: {CONNECT_TIMEOUT:g})",
+    )
+
+
 def client_options(settings: Settings, bootstrap: str | None = None) -> dict[str, Any]:
     """aiokafka keyword arguments shared by producers and consumers (bootstrap, SASL, SSL)."""
     options: dict[str, Any] = {

@@ -23,7 +23,7 @@ from aiokafka.errors import KafkaError
 
 from worker.errors import ToolError
 from worker.kafka_client import (
-    CONNECT_TIMEOUT,
+    add_broker_options,
     offset_range,
     open_consumer,
     open_producer,
@@ -44,15 +44,8 @@ def register(sub: Any) -> None:
         "<app id>-stories, so re-crawls of stories seen before the upgrade continue their "
         "versions. Run with the workers stopped.",
     )
-    parser.add_argument(
-        "--bootstrap", default=None, help="Kafka bootstrap servers (default: NEWS_KAFKA_BOOTSTRAP)"
-    )
+    add_broker_options(parser)
     parser.add_argument("--dry-run", action="store_true", help="read and count, send nothing")
-    parser.add_argument(
-        "--connect-timeout", type=float, default=CONNECT_TIMEOUT, metavar="SECONDS",
-        help=f"give up when the broker does not answer within this time "
-        f"(default: {CONNECT_TIMEOUT:g})",
-    )
     parser.set_defaults(run=run)
 
 

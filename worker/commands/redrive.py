@@ -41,7 +41,7 @@ from worker.commands.rejections import (
 from worker.errors import ConfigError, RejectReason, ToolError
 from worker.inputs import utc_now
 from worker.kafka_client import (
-    CONNECT_TIMEOUT,
+    add_broker_options,
     offset_range,
     open_consumer,
     open_producer,
@@ -129,17 +129,7 @@ def register(sub: Any) -> None:
         metavar="TOPIC",
         help="rejected topic to read (default: NEWS_TOPIC_REJECTED)",
     )
-    parser.add_argument(
-        "--bootstrap", default=None, help="Kafka bootstrap servers (default: NEWS_KAFKA_BOOTSTRAP)"
-    )
-    parser.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=CONNECT_TIMEOUT,
-        metavar="SECONDS",
-        help="give up when the broker does not answer "
-        f"within this time (default: {CONNECT_TIMEOUT:g})",
-    )
+    add_broker_options(parser)
     parser.set_defaults(run=run)
 
 

@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError
 
 from worker.errors import ConfigError
 from worker.inputs import InputMessage, read_inputs
-from worker.kafka_client import CONNECT_TIMEOUT, open_producer, require_topic
+from worker.kafka_client import add_broker_options, open_producer, require_topic
 from worker.progress import Progress, count_messages
 from worker.settings import get_settings
 
@@ -42,17 +42,7 @@ def register(sub: Any) -> None:
         metavar="PAGES_PER_S",
         help="send at most this many pages per second (default: as fast as the broker takes them)",
     )
-    parser.add_argument(
-        "--bootstrap", default=None, help="Kafka bootstrap servers (default: NEWS_KAFKA_BOOTSTRAP)"
-    )
-    parser.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=CONNECT_TIMEOUT,
-        metavar="SECONDS",
-        help="give up when the broker does not answer "
-        f"within this time (default: {CONNECT_TIMEOUT:g})",
-    )
+    add_broker_options(parser)
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar, even on a terminal"
     )

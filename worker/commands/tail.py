@@ -25,7 +25,7 @@ from aiokafka import ConsumerRecord
 from worker.commands.render import render_json, render_pretty
 from worker.errors import ConfigError
 from worker.kafka_client import (
-    CONNECT_TIMEOUT,
+    add_broker_options,
     offset_range,
     open_consumer,
     read_records,
@@ -93,17 +93,7 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help="stop after this many seconds without a new message",
     )
-    parser.add_argument(
-        "--bootstrap", default=None, help="Kafka bootstrap servers (default: NEWS_KAFKA_BOOTSTRAP)"
-    )
-    parser.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=CONNECT_TIMEOUT,
-        metavar="SECONDS",
-        help="give up when the broker does not answer "
-        f"within this time (default: {CONNECT_TIMEOUT:g})",
-    )
+    add_broker_options(parser)
     parser.set_defaults(run=run)
 
 
