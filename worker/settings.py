@@ -202,6 +202,12 @@ class Settings(BaseSettings):
         description="/readyz is 503 when an input partition with lag has not moved, or a "
         "send has waited for the broker, this long.",
     )
+    commit_interval: Seconds = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between commits of processed input offsets (a rebalance or a "
+        "stop commits at once); what a kill -9 makes the next owner process again.",
+    )
     routing_attempts: int = Field(
         default=3,
         ge=1,

@@ -31,6 +31,7 @@ def consumer(tmp_path: Path) -> Iterator[InputConsumer]:
     consumer._inputs = {PAGES}
     consumer._committed_offset[PAGES] = 0
     consumer._epoch[PAGES] = 1
+    consumer._placed, consumer._placed_epoch[PAGES] = {PAGES}, 1
     consumer.positions.start_at(PAGES, 0)
     yield consumer
 
@@ -76,6 +77,9 @@ async def test_a_gap_seeks_back_and_a_real_hole_is_committed_over(
     later = record(consumer, 3)  # 1 and 2 went missing
     assert not await consumer.admit(later)
     assert seeks == [(PAGES, 1)] and consumer.rewinds == 1
+    # The seek reads from 1 on: 0 is not read again, so it is still ours to publish (it used
+    # to be dropped as moved, and its partition then committed nothing past it).
+    assert consumer.owns(first)
     consumer.ack(later)  # the stream acks what it dropped: not booked
     consumer.mark_done(first)
     consumer.ack(first)
@@ -121,6 +125,8 @@ async def test_a_record_let_go_unpublished_is_read_again(
     for _ in range(10):
         await asyncio.sleep(0)
     assert seeks == [(PAGES, 1)]  # once, from the first one let go
+    # 1 and 2 are read again: not ours any more (the re-read publishes them); 0 still is.
+    assert [consumer.owns(m) for m in batch] == [True, False, False]
     assert consumer.positions.next[PAGES] == 1
     assert consumer._new_offset(PAGES) == 1
 

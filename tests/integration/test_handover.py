@@ -6,7 +6,13 @@ partitions before its revoke handler commits, so everything done since the last 
 commit used to be processed again by the next owner: identical repeats after a graceful
 rolling deploy (tests/cluster/test_rolling_deploy.py, 21 of 2,000 pages on b3da349). The
 consumer now finishes the events in flight of a revoked partition and commits its done
-offsets before letting it go (worker/stream/consumer.py `_hand_over`).
+offsets before letting it go (worker/stream/consumer.py `_hand_over`). The periodic commit is
+off here, so every offset the group keeps was committed by a hand-over.
+
+A record admitted just before its partition was sought back to the next offset (a REWIND
+over records Faust's fetcher skipped) used to be dropped unpublished as if it had moved: it
+was never read again, so its partition committed nothing past it until the next rebalance,
+whose new owner repeated everything after it (77 of 240 pages, every run, on 5c4d393).
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ def repeats(got: dict[str, list[Any]]) -> dict[str, int]:
 async def test_a_rolling_restart_of_two_workers_repeats_nothing(
     worker_cluster: Any,  # noqa: F811
 ) -> None:
-    cluster: Cluster = worker_cluster()
+    # No periodic commit during the test: what is done when a partition is revoked is
+    # committed by the hand-over or processed again by the next owner (a repeat).
+    cluster: Cluster = worker_cluster(extra_env={"NEWS_COMMIT_INTERVAL": "600"})
     await cluster.create_topics()
     cluster.start_worker()
     cluster.start_worker()

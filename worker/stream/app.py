@@ -132,7 +132,7 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         consumer_auto_offset_reset="earliest",
         # Finish (or hand back) the page in flight before a rebalance or shutdown commits.
         stream_wait_empty=True,
-        broker_commit_interval=1.0,
+        broker_commit_interval=settings.commit_interval,
         # A SIGKILLed worker's partitions move after this long (faust's default is 60 s); the
         # loop never blocks for more than a second, so heartbeats are never late.
         broker_session_timeout=10.0,

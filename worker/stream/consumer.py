@@ -31,6 +31,12 @@ originals into duplicates of later pages):
                  latest seek and is the partition's next offset (worker/stream/positions.py); a
                  later offset seeks the partition back, and records are dropped until the
                  missing one comes (order is kept)
+  owns(msg)      an admitted record is published and booked unless its partition was revoked,
+                 placed again, or sought back to or below its offset (that read processes it
+                 again). A seek back to the *next* offset (a REWIND) leaves the records
+                 admitted before it ours: nothing reads them again, and one dropped there
+                 held the partition's commits below it until the next rebalance, whose new
+                 owner then repeated everything after it (test_handover, 77 of 240 pages)
   ack / commit   only records marked done (every output acknowledged) are booked, in the
                  consumer's own `_booked` (Faust's `_acked` is ignored for inputs); a commit
                  only advances over consecutive booked offsets (and ranges found empty) from
@@ -84,6 +90,11 @@ class InputConsumer(faust_aiokafka.Consumer):
         self._fetch_epoch: dict[TP, int] = {}
         self._message_epoch: WeakKeyDictionary[Message, int] = WeakKeyDictionary()
         self._admitted: WeakSet[Message] = WeakSet()
+        # Admitted in the partition's current placement, then passed by a seek back to (or
+        # below) their offset: that read processes them again, so these are not ours to
+        # publish. A seek back *above* an admitted record (a REWIND to the next offset) leaves
+        # it ours: nothing reads it again, so it must still be published and booked.
+        self._superseded: WeakSet[Message] = WeakSet()
         self._done: WeakSet[Message] = WeakSet()  # admitted, and every output acknowledged
         # Offsets of done messages per input partition: what a commit may advance over. Not
         # Faust's `_acked`: its Cython stream iterator books every message a stream moves
@@ -191,7 +202,21 @@ class InputConsumer(faust_aiokafka.Consumer):
         """Admitted events of `tps` neither published (done) nor let go."""
         return sum(1 for message in list(self._admitted) if message.tp in tps
                    and not message.acked and message not in self._done
-                   and self._message_epoch.get(message) == self._epoch[message.tp])
+                   and self._current(message))
+
+    def _current(self, message: Message) -> bool:
+        """Admitted under its partition's current placement here, and not to be read again."""
+        tp = message.tp
+        epoch = self._message_epoch.get(message)
+        return (epoch is not None and tp in self._inputs and tp in self._placed
+                and epoch >= self._placed_epoch.get(tp, 0)
+                and message not in self._superseded)
+
+    def _supersede(self, tp: TP, offset: int) -> None:
+        """`tp` is about to be read again from `offset`: what was admitted there is not ours."""
+        for message in list(self._admitted):
+            if message.tp == tp and message.offset >= offset:
+                self._superseded.add(message)
 
     async def perform_seek(self) -> None:
         """Seek each input partition to where processing resumes (see `start_offset`)."""
@@ -354,10 +379,9 @@ class InputConsumer(faust_aiokafka.Consumer):
         """
         if message not in self._admitted:
             return False
-        epoch = self._message_epoch.get(message)
-        if epoch is None:
+        if self._message_epoch.get(message) is None:
             return not self._live  # in-memory channels (tests)
-        return message.tp in self._inputs and epoch == self._epoch[message.tp]
+        return self._current(message)
 
     def mark_done(self, message: Message) -> None:
         """Every record produced for `message` was acknowledged: its offset may be committed."""
@@ -365,11 +389,9 @@ class InputConsumer(faust_aiokafka.Consumer):
             return
         self._done.add(message)
         tp = message.tp
-        epoch = self._message_epoch.get(message)
-        # Fetched since this placement of its partition (a rewind inside it does not undo
-        # work already published; a revocation and a new placement do).
-        if self._is_input(message.topic) and tp in self._inputs and epoch is not None and (
-                epoch >= self._placed_epoch.get(tp, 0)):
+        # Admitted in this placement of its partition (a rewind above it does not undo work
+        # already published; a revocation and a new placement do).
+        if self._is_input(message.topic) and self._current(message):
             self._booked.setdefault(tp, set()).add(message.offset)
             self._acked[tp]  # noqa: B018 - a key here makes Faust's commit look at `tp`
 
@@ -391,14 +413,15 @@ class InputConsumer(faust_aiokafka.Consumer):
     def _reread(self, message: Message) -> None:
         """An admitted message was let go without its outputs: read its partition again from it."""
         tp = message.tp
-        if tp not in self._inputs or self._message_epoch.get(message) != self._epoch[tp]:
-            return  # revoked or sought meanwhile: whoever places it next starts it afresh
+        if not self._current(message):
+            return  # revoked or read again meanwhile: that read (or the next owner) has it
         log.warning("input %s:%s@%s was let go before its outputs were acknowledged; reading "
                     "it again", tp.topic, tp.partition, message.offset, extra=fields(
                         "input.reread", topic=tp.topic, partition=tp.partition,
                         offset=message.offset))
         pending = self._rereads.get(tp)
         self._rereads[tp] = message.offset if pending is None else min(pending, message.offset)
+        self._supersede(tp, message.offset)
         if pending is None:
             asyncio.ensure_future(self._seek_back(tp))
 
