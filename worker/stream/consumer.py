@@ -434,6 +434,7 @@ class InputConsumer(faust_aiokafka.Consumer):
             await self.seek(tp, offset)
         except IllegalStateError:
             return  # revoked meanwhile
+        self._supersede(tp, offset)  # and what was admitted there while the seek was on its way
         self.positions.start_at(tp, offset)
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
