@@ -69,6 +69,33 @@ def test_a_stalled_partition(news: NewsApp, monkeypatch: pytest.MonkeyPatch) -> 
     assert readiness(news, now=1061.0)[0]
 
 
+def test_offsets_the_fetcher_passed_after_its_last_record_are_no_lag(
+    news: NewsApp, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A transactional crawler's last page, then its commit marker: the end is one past it."""
+    consumer = news.app.consumer
+    assert isinstance(consumer, InputConsumer)
+    consumer._inputs = {PAGES}
+    consumer.positions.start_at(PAGES, 10)
+    consumer._moved[PAGES] = 1000.0
+    monkeypatch.setattr(consumer, "highwater", lambda tp: 11)
+    consumer._fetched[PAGES] = (10, 11)  # records up to 9 handed out, then the marker at 10
+    assert list(consumer.lag()) == [("pages.raw", 0, 0)]
+    assert readiness(news, now=1061.0)[0]
+    consumer._fetched[PAGES] = (10, 10)  # the marker not fetched yet: it still counts
+    assert list(consumer.lag()) == [("pages.raw", 0, 1)]
+    # Pages 10 and 11 fetched (the agent has not taken them), then a marker at 12.
+    monkeypatch.setattr(consumer, "highwater", lambda tp: 13)
+    consumer._fetched[PAGES] = (12, 13)
+    assert list(consumer.lag()) == [("pages.raw", 0, 2)]
+    assert readiness(news, now=1061.0) == (
+        False, "input pages.raw:0 has not moved for 61 s with 2 records to go")
+    # A seek back below the fetched range: what was fetched says nothing about the offsets
+    # from the next one on.
+    consumer._fetched[PAGES] = (14, 13)
+    assert list(consumer.lag()) == [("pages.raw", 0, 3)]
+
+
 def test_an_agent_whose_records_keep_failing(news: NewsApp) -> None:
     news.health.poison_in_a_row["identify_stories"] = FAILING_RECORDS - 1
     assert readiness(news)[0]

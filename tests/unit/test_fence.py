@@ -75,6 +75,15 @@ def test_the_private_names_the_worker_uses_exist() -> None:
         for name in names:
             assert hasattr(owner, name), f"{owner.__qualname__}.{name} is gone"
     assert "_coordinator" in AIOKafkaConsumer.__init__.__code__.co_names
+    assert "_subscription" in AIOKafkaConsumer.__init__.__code__.co_names
+    from aiokafka.consumer.subscription_state import (
+        Assignment,
+        SubscriptionState,
+        TopicPartitionState,
+    )
+    assert isinstance(SubscriptionState.subscription, property)
+    assert hasattr(Assignment, "state_value")
+    assert {"has_valid_position", "position"} <= set(vars(TopicPartitionState))
 
 
 def _installed(name: str) -> str | None:

@@ -83,6 +83,9 @@ class InputConsumer(faust_aiokafka.Consumer):
         # markers, aborted or compacted records: never a page). news_input_skipped_offsets_total.
         self.skipped: Counter[tuple[str, str]] = Counter()
         self._moved: dict[TP, float] = {}  # when each input partition last moved (monotonic)
+        # (end of the last record fetched, fetch position) per input partition, as of the
+        # latest fetch (written on the consumer thread): offsets in between held no record.
+        self._fetched: dict[TP, tuple[int, int]] = {}
         self._inputs: set[TP] = set()  # assigned partitions of topics a stream acks
         # Seeks so far per partition (written on the consumer thread, with the seek), and the
         # epochs the latest batch was collected in (stamped there too).
@@ -473,21 +476,32 @@ class InputConsumer(faust_aiokafka.Consumer):
         """(topic, partition, lag, idle seconds) of placed input partitions that have records
         to process and have admitted none for `timeout` seconds."""
         for tp in sorted(self._inputs):
-            offset, highwater = self.positions.next.get(tp), self.highwater(tp)
-            idle = now - self._moved.get(tp, now)
-            if offset is not None and highwater is not None and idle > timeout:
-                lag = int(highwater) - offset
-                if lag > 0:
-                    yield tp.topic, tp.partition, lag, idle
+            lag, idle = self._lag(tp), now - self._moved.get(tp, now)
+            if lag and idle > timeout:
+                yield tp.topic, tp.partition, lag, idle
 
     def lag(self) -> Iterable[tuple[str, int, int]]:
         """(topic, partition, records not yet processed) per placed input partition."""
         for tp in sorted(self._inputs):
-            offset = self.positions.next.get(tp)
-            highwater = self.highwater(tp)
-            if offset is not None and highwater is not None:
-                yield tp.topic, tp.partition, max(0, int(highwater) - offset)
+            lag = self._lag(tp)
+            if lag is not None:
+                yield tp.topic, tp.partition, lag
 
+    def _lag(self, tp: TP) -> int | None:
+        """Records of `tp` from the next offset to process to the end of the log.
+
+        Offsets the fetcher passed over after the last record it handed out held no record (a
+        transactional crawler's commit marker, the end of a compacted batch): not lag, or an
+        idle partition whose last offset is a marker would read as stalled for good. Markers
+        not fetched yet still count, one per transaction, until the fetcher passes them.
+        """
+        offset, highwater = self.positions.next.get(tp), self.highwater(tp)
+        if offset is None or highwater is None:
+            return None
+        end = int(highwater)
+        record_end, fetched = self._fetched.get(tp, (end, end))
+        empty = max(0, min(fetched, end) - max(record_end, offset))
+        return max(0, end - offset - empty)
 
 DELETED, HOLE = "deleted", "hole"  # the `kind` of news_input_skipped_offsets_total
 
@@ -549,6 +563,7 @@ class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     async def _seek_input(self, tp: TP, offset: int) -> None:
         self._ensure_consumer().seek(faust_aiokafka.ensure_aiokafka_TP(tp), offset)
         self._owner._epoch[tp] += 1  # noqa: SLF001 - the owner's epochs, kept on this thread
+        self._owner._fetched[tp] = (offset, offset)  # noqa: SLF001 - nothing fetched from here
 
     async def _fetch_records(self, consumer: Any, active_partitions: set[TP],
                              timeout: float | None = None,
@@ -557,6 +572,14 @@ class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                                                max_records=max_records)
         # No await since aiokafka collected them: no seek on this thread came in between.
         self._owner._fetch_epoch = dict(self._owner._epoch)  # noqa: SLF001 - as above
+        fetched = self._owner._fetched  # noqa: SLF001 - as above
+        for tp in tuple(self._owner._inputs):  # noqa: SLF001 - as above
+            position = fetch_position(consumer, tp)
+            if position is None:
+                continue
+            batch = records.get(tp)
+            record_end = batch[-1].offset + 1 if batch else fetched.get(tp, (position,))[0]
+            fetched[tp] = (record_end, position)
         return records
 
     @property
@@ -578,6 +601,20 @@ class _ReadOffsets(defaultdict[TP, int | None]):
 
     def __setitem__(self, tp: TP, offset: int | None) -> None:
         super().__setitem__(tp, None if self._is_input(tp.topic) else offset)
+
+
+def fetch_position(consumer: Any, tp: TP) -> int | None:
+    """aiokafka's position of `tp`: the next offset it fetches (past control records), if any.
+
+    `AIOKafkaConsumer.position` is a coroutine that waits for a position; this reads the same
+    state without waiting (on the consumer thread, after a fetch).
+    """
+    subscription = consumer._subscription.subscription  # noqa: SLF001 - see fence.py
+    assignment = subscription.assignment if subscription is not None else None
+    state = assignment.state_value(tp) if assignment is not None else None
+    if state is None or not state.has_valid_position:
+        return None
+    return int(state.position)
 
 
 def input_consumer(consumer: ConsumerT) -> InputConsumer | None:

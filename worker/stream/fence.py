@@ -21,6 +21,9 @@ Private names used here, and why:
     faust AIOKafkaConsumerThread._fetch_records, ._ensure_consumer
                                             _InputConsumerThread: seek epochs, batch stamps
     aiokafka AIOKafkaConsumer._client       network_client(): metadata for the CLI tools
+    aiokafka AIOKafkaConsumer._subscription (.subscription.assignment.state_value(tp)
+          .has_valid_position, .position)   consumer.fetch_position(): where the fetcher
+                                            stands, past commit markers (the input lag)
     aiokafka AIOKafkaConsumer._coordinator, GroupCoordinator._do_heartbeat
                                             InputConsumer's membership lease: when the group
                                             last answered a heartbeat
