@@ -108,7 +108,8 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         description="min.insync.replicas for topics the worker creates "
-        "(unset: replication - 1, at least 1; at most the replication).",
+        "(unset: replication - 1, at least 1; at most the replication); an existing topic "
+        "the worker writes with less stops it at start-up.",
     )
     app_id: str = Field(
         default="news-worker",

@@ -197,6 +197,34 @@ async def test_an_existing_topic_that_cannot_take_the_records_stops_the_worker_a
             f"--add-config max.message.bytes={limit}") in log
 
 
+async def test_an_output_topic_whose_min_insync_replicas_no_write_can_meet_stops_the_worker(
+    worker_cluster: Any,  # noqa: F811
+) -> None:
+    """The rejected topic was made by hand with min.insync.replicas=2 on one replica: every
+    acks=all write to it would fail (NOT_ENOUGH_REPLICAS, retried for good: the partition
+    would wait forever). The worker reads the topic's effective min.insync.replicas from the
+    broker (DescribeConfigs) and refuses to start, in one line saying what to change."""
+    cluster: Cluster = worker_cluster()
+    rejected = cluster.topics["rejected"]
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(rejected, cluster.partitions, 1, topic_configs={
+            "max.message.bytes": str(max_record_bytes(Settings())),
+            "min.insync.replicas": "2"})])
+    finally:
+        await admin.close()
+    worker = cluster.start_worker(wait=False)
+    assert worker.process is not None
+    code = await asyncio.to_thread(worker.process.wait, 90)
+    log = worker.log()
+    assert code == 1, log[-2000:]
+    assert "Traceback" not in log
+    assert (f"topic {rejected} has min.insync.replicas=2 but 1 replica(s): the broker refuses "
+            f"every acks=all write to it: kafka-configs.sh --alter --entity-type topics "
+            f"--entity-name {rejected} --add-config min.insync.replicas=1") in log
+
+
 async def test_a_second_worker_on_a_data_dir_in_use_stops_at_once(
     worker_cluster: Any,  # noqa: F811
 ) -> None:

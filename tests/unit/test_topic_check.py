@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from worker.settings import Settings
 from worker.stream.app import NewsApp, create_app, max_record_bytes
-from worker.stream.topics import topic_problems, topic_specs
+from worker.stream.topics import topic_problems, topic_specs, topic_warnings
 
 
 @pytest.fixture
@@ -61,3 +63,94 @@ def test_fewer_replicas_than_configured_are_refused(tmp_path: Path) -> None:
     pages = spec_of(news, news.settings.topic_pages)
     [problem] = topic_problems(news, pages, 4, 1, good(pages))
     assert "has replication 1, NEWS_TOPIC_REPLICATION is 3" in problem
+
+
+# -- min.insync.replicas: how many brokers have an output before its input is committed --------
+
+def settings_news(tmp_path: Path, **kwargs: object) -> NewsApp:
+    return create_app(Settings(store="memory", data_dir=str(tmp_path), web_port=0,
+                               **kwargs))  # type: ignore[arg-type]
+
+
+def test_an_output_topic_acknowledging_on_fewer_brokers_than_configured_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Replication 3 and min.insync.replicas=1 (made by hand, or the broker's default): with
+    acks=all an output could be acknowledged by its leader alone, its input committed, and the
+    output lost with that one broker."""
+    news = settings_news(tmp_path, topic_replication=3)
+    articles = spec_of(news, news.settings.topic_articles)
+    [problem] = topic_problems(news, articles, 4, 3, {**good(articles),
+                                                      "min.insync.replicas": "1"})
+    name = articles.name  # type: ignore[attr-defined]
+    assert problem == (
+        f"topic {name} has min.insync.replicas=1, the worker needs 2 (NEWS_TOPIC_MIN_INSYNC; "
+        f"unset: replication - 1): an output acknowledged by 1 broker(s) could be lost with "
+        f"them after its input was committed: kafka-configs.sh --alter --entity-type topics "
+        f"--entity-name {name} --add-config min.insync.replicas=2, or set "
+        f"NEWS_TOPIC_MIN_INSYNC=1 to accept that")
+    # Every topic the worker writes is held to it: stories, outputs, changelogs.
+    for spec in topic_specs(news):
+        if spec.name != news.settings.topic_pages:
+            assert topic_problems(news, spec, spec.num_partitions, 3,
+                                  {**good(spec), "min.insync.replicas": "1"}), spec.name
+
+
+def test_the_pages_topic_is_not_held_to_it(tmp_path: Path) -> None:
+    """The worker only reads the pages topic: how durably the crawler's writes are
+    acknowledged is between the crawler and Kafka."""
+    news = settings_news(tmp_path, topic_replication=3)
+    pages = spec_of(news, news.settings.topic_pages)
+    assert topic_problems(news, pages, 4, 3, {"min.insync.replicas": "1"}) == []
+    assert topic_warnings(news, pages, {"min.insync.replicas": "3"}) == []
+
+
+def test_accepting_one_in_sync_replica_is_a_setting(tmp_path: Path) -> None:
+    news = settings_news(tmp_path, topic_replication=3, topic_min_insync=1)
+    articles = spec_of(news, news.settings.topic_articles)
+    assert topic_problems(news, articles, 4, 3, {**good(articles),
+                                                 "min.insync.replicas": "1"}) == []
+
+
+def test_more_in_sync_replicas_than_replicas_is_refused(news: NewsApp) -> None:
+    """Every acks=all write would fail with NOT_ENOUGH_REPLICAS: the partition would wait for
+    good instead (NewsSendFailing)."""
+    changelog = spec_of(news, "-changelog")
+    [problem] = topic_problems(news, changelog, 4, 1, {**good(changelog),
+                                                       "min.insync.replicas": "2"})
+    assert problem.endswith("has min.insync.replicas=2 but 1 replica(s): the broker refuses "
+                            "every acks=all write to it: kafka-configs.sh --alter --entity-type "
+                            f"topics --entity-name {changelog.name} "  # type: ignore[attr-defined]
+                            "--add-config min.insync.replicas=1")
+
+
+def test_a_stricter_topic_is_a_warning_only(tmp_path: Path) -> None:
+    """3 of 3 where the worker asks 2 of 3: nothing can be lost, but one broker down stops
+    the writes (the README promises they go on)."""
+    news = settings_news(tmp_path, topic_replication=3)
+    articles = spec_of(news, news.settings.topic_articles)
+    config = {**good(articles), "min.insync.replicas": "3"}
+    assert topic_problems(news, articles, 4, 3, config) == []
+    [warning] = topic_warnings(news, articles, config)
+    assert "min.insync.replicas=3, above the worker's 2" in warning
+    assert topic_warnings(news, articles, good(articles)) == []
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(replication=st.integers(1, 5), setting=st.integers(1, 5) | st.none(),
+       extra_replicas=st.integers(0, 2), insync=st.integers(1, 8))
+def test_a_written_topic_passes_only_if_acknowledged_outputs_are_on_enough_brokers(
+    tmp_path: Path, replication: int, setting: int | None, extra_replicas: int, insync: int,
+) -> None:
+    """Whatever the settings and the topic: the check lets a written topic through exactly
+    when acks=all puts an output on at least the worker's number of brokers and a write can
+    succeed at all (min.insync.replicas no higher than the topic's replicas)."""
+    assume(setting is None or setting <= replication)
+    news = settings_news(tmp_path, topic_replication=replication, topic_min_insync=setting)
+    needed = setting if setting is not None else max(1, replication - 1)
+    replicas = replication + extra_replicas
+    articles = spec_of(news, news.settings.topic_articles)
+    problems = topic_problems(news, articles, 4, replicas,
+                              {**good(articles), "min.insync.replicas": str(insync)})
+    assert (problems == []) == (needed <= insync <= replicas), problems

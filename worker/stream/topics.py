@@ -10,9 +10,18 @@ Existing topics are checked against the same definitions (`topic_problems`): one
 writes must take its largest record (`max.message.bytes`), the stories topic and the table
 changelogs must have the worker's partition count (a table is co-partitioned with its
 source), a changelog must be compacted, and none may have fewer replicas than configured. A
-mismatch stops the worker before it consumes anything, with one line per topic saying what
-to change (a topic made by hand, or by an older docker-compose, without the worker's limits:
-its outputs would be refused by the broker at run time instead).
+topic the worker writes (all but the pages topic) must have `min.insync.replicas` (its
+effective value: the topic's own or the broker's default) of at least the worker's
+(NEWS_TOPIC_MIN_INSYNC, default replication - 1): with acks=all that is how many brokers have
+a record before it is acknowledged and its input offset committed, so a lower value lets one
+broker's loss take acknowledged outputs with it (the README's "losing any one broker loses no
+acknowledged record"). Nor may it exceed the topic's replicas (the broker would refuse every
+write). A mismatch stops the worker before it consumes anything, with one line per topic
+saying what to change (a topic made by hand, or by an older docker-compose, without the
+worker's limits: its outputs would be refused by the broker at run time, or acknowledged
+less durably than promised, instead). A topic stricter than the worker (min.insync.replicas
+above its setting) is only logged: nothing is lost, but writes stop sooner when brokers are
+down.
 """
 
 from __future__ import annotations
@@ -123,7 +132,39 @@ def topic_problems(news: NewsApp, spec: NewTopic, partitions: int, replication: 
         problems.append(
             f"topic {name} is a table changelog but its cleanup.policy is "
             f"{config.get('cleanup.policy')!r}: --add-config cleanup.policy=compact")
+    insync = _min_insync(config)
+    needed = news.settings.min_insync_replicas
+    if pages or insync is None:
+        return problems  # the worker only reads the pages topic: its durability is the crawler's
+    alter = f"kafka-configs.sh --alter --entity-type topics --entity-name {name} --add-config"
+    if insync > replication:
+        problems.append(
+            f"topic {name} has min.insync.replicas={insync} but {replication} replica(s): the "
+            f"broker refuses every acks=all write to it: {alter} min.insync.replicas="
+            f"{min(needed, replication)}")
+    elif insync < needed:
+        problems.append(
+            f"topic {name} has min.insync.replicas={insync}, the worker needs {needed} "
+            f"(NEWS_TOPIC_MIN_INSYNC; unset: replication - 1): an output acknowledged by "
+            f"{insync} broker(s) could be lost with them after its input was committed: "
+            f"{alter} min.insync.replicas={needed}, or set NEWS_TOPIC_MIN_INSYNC={insync} "
+            f"to accept that")
     return problems
+
+
+def topic_warnings(news: NewsApp, spec: NewTopic, config: dict[str, str]) -> list[str]:
+    """What is stricter than the worker asked for in an existing topic (nothing is lost)."""
+    insync, needed = _min_insync(config), news.settings.min_insync_replicas
+    if spec.name == news.settings.topic_pages or insync is None or insync <= needed:
+        return []
+    return [f"topic {spec.name} has min.insync.replicas={insync}, above the worker's {needed}: "
+            f"its writes stop (and the worker waits) whenever fewer than {insync} replicas "
+            f"are in sync"]
+
+
+def _min_insync(config: dict[str, str]) -> int | None:
+    value = config.get("min.insync.replicas")
+    return int(value) if value is not None and value.isdigit() else None
 
 
 async def _check_existing(news: NewsApp, admin: AIOKafkaAdminClient,
@@ -147,6 +188,8 @@ async def _check_existing(news: NewsApp, admin: AIOKafkaAdminClient,
                                                         spec.replication_factor))
         config = configs.get(spec.name, {})
         problems += topic_problems(news, spec, partitions, replication, config)
+        for warning in topic_warnings(news, spec, config):
+            log.warning("%s", warning)
         if spec.name == news.settings.topic_pages:
             bound = config.get("message.timestamp.after.max.ms")
             if bound is not None and int(bound) > FUTURE_TIMESTAMP_MS:
