@@ -13,7 +13,10 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY requirements ./requirements
 COPY worker ./worker
-RUN pip install -c requirements/constraints.txt . && pip check
+# requirements/runtime.txt: the runtime dependencies, pip and the build backend, each file
+# checked against its sha256 (make lock); the package is built with what it installed.
+RUN pip install --require-hashes --no-deps -r requirements/runtime.txt \
+    && pip install --no-deps --no-build-isolation . && pip check
 
 # Schemas for consumers; the example pages for `news-worker replay` (compose profile demo).
 COPY schemas ./schemas

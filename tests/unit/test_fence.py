@@ -86,6 +86,44 @@ def test_the_private_names_the_worker_uses_exist() -> None:
     assert {"has_valid_position", "position"} <= set(vars(TopicPartitionState))
 
 
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked(path: Path) -> dict[str, tuple[str, int]]:
+    """{name: (version, number of sha256 hashes)} of a pip-compile --generate-hashes lock."""
+    found: dict[str, tuple[str, int]] = {}
+    name = ""
+    for line in path.read_text().splitlines():
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==(\S+) \\", line)
+        if match:
+            name = _norm(match.group(1))
+            found[name] = (match.group(2), 0)
+        elif line.strip().startswith("--hash=sha256:") and name:
+            found[name] = (found[name][0], found[name][1] + 1)
+        elif line and not line.startswith((" ", "#")):
+            raise AssertionError(f"{path.name}: unexpected line {line!r}")
+    return found
+
+
+@pytest.mark.parametrize("lock", ["dev.txt", "runtime.txt"])
+def test_the_hash_locks_agree_with_the_constraints(lock: str) -> None:
+    """`make setup` (dev.txt) and the Dockerfile (runtime.txt) install the locks with
+    --require-hashes: each must pin the constraints' versions, every one with hashes, and
+    dev.txt all of them. A pin moved in constraints.txt without `make lock` fails here."""
+    pinned = {_norm(name): tested for name, tested in pins().items()}
+    got = locked(CONSTRAINTS.with_name(lock))
+    assert got, lock
+    differ = {name: (tested, pinned.get(name)) for name, (tested, _) in got.items()
+              if pinned.get(name) != tested}
+    assert not differ, f"{lock} (locked, constraints.txt): {differ}: run `make lock`"
+    assert all(hashes for _, hashes in got.values()), lock
+    for name in ("faust-streaming", "aiokafka", "mode-streaming", "setuptools", "wheel"):
+        assert name in got, (lock, name)
+    if lock == "dev.txt":
+        assert set(got) == set(pinned), sorted(set(pinned) ^ set(got))
+
+
 def _installed(name: str) -> str | None:
     try:
         return version(name)
