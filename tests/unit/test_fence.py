@@ -124,6 +124,20 @@ def test_the_hash_locks_agree_with_the_constraints(lock: str) -> None:
         assert set(got) == set(pinned), sorted(set(pinned) ^ set(got))
 
 
+def test_setup_and_the_image_install_the_locks_with_hashes_checked() -> None:
+    """The locks protect nothing unless what installs uses them in hash-checking mode, and
+    nothing else pulls dependencies in unchecked (the package goes in --no-deps, built with
+    the locked backend rather than an isolated, unchecked download)."""
+    makefile = (ROOT / "Makefile").read_text()
+    makefile = makefile.split("$(STAMP):", 1)[1].split("setup: $(STAMP)", 1)[0]  # its recipe
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "--require-hashes --no-deps -r requirements/dev.txt" in makefile
+    assert "--no-deps --no-build-isolation -e ." in makefile
+    assert "--require-hashes --no-deps -r requirements/runtime.txt" in dockerfile
+    assert "--no-deps --no-build-isolation ." in dockerfile
+    assert "-c requirements/constraints.txt" not in makefile
+
+
 def _installed(name: str) -> str | None:
     try:
         return version(name)

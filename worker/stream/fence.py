@@ -1,8 +1,9 @@
 """Every use of a private Faust, mode, aiokafka or asyncio name by the worker, in one place.
 
 faust-streaming, mode-streaming and aiokafka are pinned to the exact versions in `PINNED`
-(and in requirements/constraints.txt, which `make setup`, the Dockerfile and CI install
-with; tests/unit/test_fence.py fails loudly on any other installed version): these names
+(and in requirements/constraints.txt, from which `make lock` makes the hash-checked locks
+`make setup`, the Dockerfile and CI install; tests/unit/test_fence.py fails loudly on any
+other installed version): these names
 are not API and may change in any release. Re-run tests/unit/test_fence.py,
 tests/functional/test_consumer.py and the integration suite before changing a pin.
 
