@@ -65,10 +65,6 @@ def reachable_cluster(link: NetnsLink, tmp_path_factory: pytest.TempPathFactory
         cluster.stop()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known failure (2026-11-29, README Reliability): passed 3 runs after ec8f43a/f3c3108, then "
-    "failed the clean-clone run of 9c9f117 (outputs incomplete; topic dump kept); under "
-    "investigation"))
 async def test_worker_cut_off_by_a_partition_loses_nothing(
     link: NetnsLink, reachable_cluster: LocalCluster, tmp_path: Path,
 ) -> None:

@@ -21,10 +21,6 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 PAGES = 2000
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known failure (2026-11-29, README Reliability): of two clean-clone runs, one repeated 63 "
-    "pages after graceful stops, one lost a page parked behind its URL's probe across a "
-    "restart; under investigation"))
 async def test_rolling_restart_loses_nothing_and_repeats_nothing(worker_group: Any) -> None:
     group: Cluster = worker_group()
     await group.create_topics()

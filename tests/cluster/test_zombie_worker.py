@@ -51,9 +51,6 @@ FENCED = ("local member_id was not recognized", "generation id is not  current",
           "UnknownMemberIdError", "IllegalGenerationError")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known failure (2026-11-29, README Reliability): passed on 843d7d2, then the clean-clone "
-    "run of 9c9f117 had outputs incomplete after 300 s; under investigation"))
 async def test_zombie_worker_is_fenced_from_commits_and_writes_only_identical_records(
     worker_group: Any,
 ) -> None:

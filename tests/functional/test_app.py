@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import faust
 import pytest
 from pydantic import SecretStr
@@ -95,3 +97,10 @@ def test_every_topic_gets_replication_and_min_insync_from_settings(
 def test_min_insync_above_replication_is_refused() -> None:
     with pytest.raises(ValueError, match="NEWS_TOPIC_MIN_INSYNC=3 is more than"):
         Settings(topic_replication=2, topic_min_insync=3)
+
+
+def test_tables_have_no_standby_replicas(tmp_path: Path) -> None:
+    # faust-streaming 0.15.3's standby reads skipped records and a promoted standby missed
+    # them (docs/faust-upstream.md #6): a table partition is read only by its owner.
+    news = create_app(Settings(store="memory", data_dir=str(tmp_path), web_port=0))
+    assert news.app.conf.table_standby_replicas == 0

@@ -33,6 +33,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from tools.kafka.localkafka import _set_parent_death_signal
 from tools.kafka.probe import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,6 +59,9 @@ class WorkerProcess:
                 [*self.wrap, sys.executable, "-m", "worker", "worker"],
                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
+                # A pytest killed before its teardown (SIGTERM, a CI timeout) must not leave
+                # workers behind: they die with the thread that started them (the main one).
+                preexec_fn=_set_parent_death_signal,  # noqa: PLW1509 - only prctl, no locks
             )
         finally:
             log.close()

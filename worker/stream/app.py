@@ -129,6 +129,14 @@ def create_app(settings: Settings, *, in_memory_outputs: bool = False) -> NewsAp
         topic_replication_factor=settings.topic_replication,
         # No on_leader timers: skip the leader-election topic.
         topic_disable_leader=True,
+        # No standby replicas: a table partition is read only by its owner, from its own
+        # persisted offset up to the changelog's end, before any of its records is processed.
+        # faust-streaming 0.15.3's standby reads skip records: a standby started at the
+        # changelog's end instead of its persisted offset (250 -> 407, 514 -> 723 in one traced
+        # rolling deploy), persisted the later offset, and when it was promoted recovery
+        # resumed after it, so URL entries written meanwhile (pages parked behind a probe) were
+        # missing and those pages were never decided (tests/cluster/test_rolling_deploy.py).
+        table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
         # Finish (or hand back) the page in flight before a rebalance or shutdown commits.
         stream_wait_empty=True,
