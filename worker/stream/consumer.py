@@ -80,7 +80,7 @@ class InputConsumer(faust_aiokafka.Consumer):
         self.rewinds = 0  # seeks back over records that went missing
         # Input offsets passed over with no record, by (topic, kind): "deleted" below the log
         # start offset (retention, DeleteRecords: pages lost), "hole" above it (transaction
-        # markers, aborted or compacted records: never a page). news_input_skipped_offsets_total.
+        # markers, records compacted away: never a page). news_input_skipped_offsets_total.
         self.skipped: Counter[tuple[str, str]] = Counter()
         self._moved: dict[TP, float] = {}  # when each input partition last moved (monotonic)
         # (end of the last record fetched, fetch position) per input partition, as of the
@@ -510,7 +510,7 @@ def split_hole(start: int, end: int, log_start: int | None) -> tuple[int, int]:
     """(deleted, never held a record) of the empty offsets [start, end), given the log start.
 
     Offsets below the log start were removed by retention or DeleteRecords (they may have held
-    pages); the rest never held one (transaction markers, aborted or compacted records). With
+    pages); the rest never held one (transaction markers, records compacted away). With
     the log start unknown, all count as deleted: a loss is not ruled out.
     """
     if log_start is None:
