@@ -101,16 +101,18 @@ async def test_a_copy_on_another_site_is_a_duplicate_without_a_version(harness: 
     assert (d["duplicate_of"], d["version"], d["match"]) == (value(article)["id"], None, "body")
 
 
-async def test_a_replayed_message_republishes_the_same_version(harness: Harness) -> None:
+async def test_a_replayed_message_is_recognised_and_not_published_again(
+        harness: Harness) -> None:
     page = message(page_id="p1")
     await harness.put(page, offset=7)
     [first] = await harness.take("articles", 1)
     await harness.put(page, offset=7)  # the same pages-topic position again: a crash replay
     await harness.put(page, offset=8)  # the same page sent again: a duplicate
-    [replay] = await harness.take("articles", 1)
-    assert first.value == replay.value
-    [duplicate] = await harness.take("duplicates", 1)
+    [duplicate] = await harness.take("duplicates", 1)  # decided after the replay (one URL)
     assert value(duplicate)["duplicate_of"] == value(first)["id"]
+    # Its article is on the broker already: sent again, it could come after a later
+    # version whose state a crash lost (tests/unit/test_identity.py).
+    assert harness.empty("articles")
     assert "news_article_redeliveries_total 1.0" in harness.news.metrics.render().decode()
 
 

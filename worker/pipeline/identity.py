@@ -13,9 +13,10 @@ Three kinds of state, each with exactly one writer, the owner of its key's parti
   * bound as a copy of story A -> a duplicate of A (copies never make versions);
   * a page declaring another site's URL as canonical -> a duplicate of the story (never a
     version);
-  * the same input message again (origin) -> its version republished if the re-extracted
-    record has the same hash (a crash replay); from the story's own URL with another hash,
-    the next version (so (id, version) never gets a second content);
+  * the same input message again (origin), when it produced the latest version -> nothing
+    published if the re-extracted record has the same hash (a crash replay: its article is on
+    the broker already; route.py says why it is not sent again); from the story's own URL
+    with another hash, the next version (so (id, version) never gets a second content);
   * a newer page whose material body or headline changed, and not back to an earlier
     version's exact (headline, body) -> the next version; anything else -> a duplicate.
 A URL not bound (never seen, or its entry expired after `identity_horizon`) needs the content
@@ -84,7 +85,7 @@ class Verdict(StrEnum):
     UPDATE = "update"
     DUPLICATE = "duplicate"
     # The very message that produced the latest version, delivered again (a crash replay):
-    # the same (id, version) is published again, identical.
+    # recognised, and nothing is published (its article is on the broker already).
     REDELIVERY = "redelivery"
 
 

@@ -104,6 +104,7 @@ class Step:
     outputs: list[Routed]
     needs: int | None = None  # index of the output the writes need (None: they always hold)
     fallback: dict[bytes, bytes | None] = field(default_factory=dict)  # None: delete the key
+    replayed: bool = False  # a replay of its story's latest version (nothing published)
 
 
 def route_result(result: Article | Rejection, origin: str, ts: float | None,
@@ -296,6 +297,7 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
             state.unpark(fp.story_id, origin)
             fallback[parked_key(fp.story_id, origin)] = None
     outputs = _decided(decision, data)
+    replayed = decision.verdict is Verdict.REDELIVERY
     entry = decision.entry
     for parked in decision.drain:  # the pages that waited behind this probe, in order
         record = state.unpark(fp.story_id, parked)
@@ -311,7 +313,8 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
         outputs += _decided(later, waited)
     if decision.drain and entry is not None:  # their verdicts changed the entry
         state.put_url(fp.story_id, entry)
-    return Step(outputs, needs=0, fallback=fallback)
+    # A replay publishes nothing: its writes (last seen) hold whatever else lands.
+    return Step(outputs, needs=0 if outputs else None, fallback=fallback, replayed=replayed)
 
 
 def release_record(story: str) -> Routed:
@@ -409,7 +412,17 @@ def _not_kept(origin: str, page_id: str | None, why: str, url: str | None = None
 
 
 def _decided(decision: UrlDecision, data: dict[str, Any]) -> list[Routed]:
-    """The published record of a decided page, then its index registrations."""
+    """The published record of a decided page, then its index registrations.
+
+    A replay of the message that produced its story's latest version (REDELIVERY) publishes
+    nothing: the state says so only after that article was acknowledged, so it is on the
+    broker already, and sending it again could put it after a later version. That happens
+    when a crash loses the state writes of a later version whose article did land: the
+    replay from the committed offset reaches this message first, with the state still at
+    its version (v1, v2, then v1 again: versions would go down).
+    """
+    if decision.verdict is Verdict.REDELIVERY:
+        return []
     return [_publish(decision, data), *(_registration(r, data) for r in decision.registrations)]
 
 

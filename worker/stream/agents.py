@@ -286,6 +286,8 @@ async def _identity_item(news: NewsApp, state: IdentityState, staged: Staged,
     step = steps[-1]
     for record in step.outputs:
         _count(news, record)
+    if step.replayed:
+        news.metrics.redeliveries.inc()
     return Item(event, outputs, origin,
                 staged.writes_for(event, step.needs, step.fallback, event_context))
 

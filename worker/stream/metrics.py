@@ -133,7 +133,8 @@ class WorkerMetrics:
         )
         self.redeliveries = Counter(
             "news_article_redeliveries",
-            "Identical (id, version) re-published for a replayed input (after a crash).",
+            "Replayed inputs recognised as the message of their story's latest version "
+            "(after a crash or a reset; nothing is published again).",
             registry=r,
         )
         self.duplicates = Counter("news_duplicates", "Duplicate records published.", registry=r)
