@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
-from tests.stories import T0, Feed, article, body, paragraph
+import orjson
+
+from tests.stories import T0, Feed, article, body, decode, paragraph, partition_of
 from tests.unit.test_identity_properties import content
 from worker.pipeline.fingerprint import Fingerprint, body_key, material_hash
+from worker.pipeline.route import Routed
 
 URL = "https://www.harbourgazette.example/news/2025/11/03/storm-floods-city"
 STORM = "Storm floods city centre streets"
@@ -251,3 +255,47 @@ def test_a_record_of_the_previous_release_goes_on_to_its_url_key() -> None:
     assert (forward.kind, forward.key) == ("stories", url_key(article().id))
     [out] = [r for r in feed.engine.run([forward])]
     assert out.kind == "article" and out.verdict is not None and out.verdict.value == "new"
+
+
+def test_a_verdict_crash_replay_never_publishes_a_version_twice_out_of_order() -> None:
+    """The deep state-machine counterexample "version 1 after 2" via parking, shrunk: p2, a
+    newer crawl of a URL whose first sighting p1 is probing, parks; the verdict binds the URL
+    (v1) and the worker dies after its outputs landed, before its state writes. The replayed
+    verdict publishes v1 again; p2 must not have been published as v2 in between, so p2 goes
+    back to the URL's key and is decided there, in its own record, after the verdict holds."""
+    from worker.pipeline.route import STORIES, identity_step
+    from worker.pipeline.state import IdentityState, Staged
+
+    feed = Feed()
+    p1 = article(page_id="p1")
+    p2 = article(text=grown(1, 1), modified=T0 + timedelta(hours=1),
+                 fetched=T0 + timedelta(hours=2), page_id="p2")
+    log = [*feed.records(p1, "pages:0:1"), *feed.records(p2, "pages:0:2")]
+    published: list[dict[str, Any]] = []
+
+    def run(record: Routed, *, crash: bool = False) -> list[Routed]:
+        staged = Staged(feed.store)
+        assert record.key is not None
+        outputs = identity_step(record.value, partition_of(record.key),
+                                IdentityState(staged, feed.options))
+        published.extend(decode(o) for o in outputs if o.kind != STORIES)
+        if not crash:
+            staged.commit()
+        return [o for o in outputs if o.kind == STORIES]
+
+    hops = run(log[0])  # p1 probes
+    assert run(log[1]) == []  # p2 parks behind it
+    while hops and orjson.loads(hops[0].value)["step"] != "decide":
+        hops = [h for r in hops for h in run(r)]
+    [verdict] = [h for h in hops if orjson.loads(h.value)["step"] == "decide"]
+    sent = run(verdict, crash=True)  # outputs out, state writes lost
+    assert [(o["_kind"], o["version"]) for o in published] == [("article", 1)]
+    assert [orjson.loads(r.value)["origin"] for r in sent if r.key == verdict.key] == [
+        "pages:0:2"]
+    again = run(verdict)  # the replay: v1 again, identical, and p2 sent back again
+    for record in [*sent, *again]:
+        if record.key == verdict.key:
+            run(record)
+    assert [(o["_kind"], o["version"]) for o in published] == [
+        ("article", 1), ("article", 1), ("article", 2)]
+    assert published[0] == published[1]

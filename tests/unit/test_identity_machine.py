@@ -26,8 +26,9 @@ deployment, in any order:
               for good (an ACL: articles, duplicates, or one stories step): the publisher
               replaces the first refused output by a rejection of the record's page, skips
               the other refused ones, and applies the record's writes knowing what landed
-              (`Staged.writes_for`: the writes, or their fallback); not a verdict that decides
-              parked pages too (a documented limit: README, "What is remembered")
+              (`Staged.writes_for`: the writes, or their fallback); a verdict sends the pages
+              parked behind it back to their URL key: those "url" records are the very records
+              the topic accepted before, so they are not refused alone here
   commit      a partition's consumer offset is committed where its owner is
   rebalance   some partitions move: their new owner starts from the committed offsets with the
               table recovered from the changelog
@@ -304,11 +305,6 @@ class StreamModel(RuleBasedStateMachine):
                 return bool(orjson.loads(out.value).get("step") == refused)
             return out.kind == refused
 
-        published = [out for out in step.outputs if out.kind in ("article", "duplicate")]
-        if len(published) > 1 and any(is_refused(out) for out in step.outputs):
-            # A verdict deciding the pages parked behind it: a refusal there is the README's
-            # documented limit (the parked page's output has no rejection of its own).
-            return
         landed = frozenset(i for i, out in enumerate(step.outputs) if not is_refused(out))
         if len(landed) < len(step.outputs):  # one rejection of the record's page instead
             data = orjson.loads(record.value)

@@ -18,7 +18,7 @@ Records on the stories topic (JSON), in the order a page's records go:
       registers the verdict here, and sends the body index its registration:
     {"step": "register", "index", "key", "story", "fp"}                    key h: / b:<key>
     {"step": "decide", ..., "match"}                                       key u:<article id>
-      binds the URL, then decides the pages parked behind it, in order
+      binds the URL, then sends the pages parked behind it back to it ("url"), in order
     {"step": "seed", "story", "version", "modified", "last_seen"}          key u:<article id>
       a story's version carried over from the previous release (news-worker migrate)
     {"step": "release", "story"}                                           key u:<article id>
@@ -298,21 +298,18 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
             fallback[parked_key(fp.story_id, origin)] = None
     outputs = _decided(decision, data)
     replayed = decision.verdict is Verdict.REDELIVERY
-    entry = decision.entry
     for parked in decision.drain:  # the pages that waited behind this probe, in order
         record = state.unpark(fp.story_id, parked)
         waited = orjson.loads(record) if record is not None else None
-        if waited is None or entry is None or not _readable(waited):
+        if waited is None or not _readable(waited):
             outputs.append(_not_kept(parked, waiting.get(parked), "its record, parked behind "
                                      "its URL's first probe, is not in the identity state"))
             continue
-        later = decide_url(entry, Fingerprint.from_dict(waited["fp"]), clock, state.options,
-                           origin=parked)
-        if later.entry is not None:
-            entry = later.entry
-        outputs += _decided(later, waited)
-    if decision.drain and entry is not None:  # their verdicts changed the entry
-        state.put_url(fp.story_id, entry)
+        # Sent back to the URL's key, decided there as its next records once this verdict's
+        # writes hold: a record never publishes two versions of one id. (Decided here, a crash
+        # between these outputs and the writes made the replayed verdict publish v1 again
+        # after the parked page's v2.) They keep their order: one partition, one producer.
+        outputs.append(_forward(waited, url_key(fp.story_id), "url"))
     # A replay publishes nothing: its writes (last seen) hold whatever else lands.
     return Step(outputs, needs=0 if outputs else None, fallback=fallback, replayed=replayed)
 
