@@ -214,3 +214,44 @@ async def test_offsets_faust_books_by_itself_are_never_committed(consumer: Input
     consumer.mark_done(batch[0])
     consumer.mark_done(batch[1])
     assert consumer._new_offset(PAGES) == 2
+
+
+async def test_the_worker_consumer_reads_only_committed_transactions(
+    consumer: InputConsumer,
+) -> None:
+    """Faust builds it read_uncommitted (outside exactly-once): aborted pages were processed."""
+    thread = consumer._new_consumer_thread()
+    built = thread._create_worker_consumer(consumer.app.transport)
+    assert built._isolation_level == "read_committed"  # what start() hands its Fetcher
+    await built._client.close()  # never started: only its client holds anything
+
+
+async def test_aborted_records_and_markers_are_committed_over_as_holes(
+    consumer: InputConsumer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What read_committed hands out of: 0, 1 committed, 2 its marker, 3-5 aborted, 6 a page
+    written while that transaction was open, 7 the abort marker, 8 a page: 0, 1, 6, 8.
+    Each jump re-reads once, then the range is a hole; the commit reaches the end."""
+    seeks: list[int] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append(offset)
+        consumer._epoch[tp] += 1  # as seek_input does on the consumer thread
+
+    async def earliest(*tps: TP) -> dict[TP, int]:
+        return {tp: 0 for tp in tps}
+
+    monkeypatch.setattr(consumer, "seek", seek)
+    monkeypatch.setattr(consumer, "earliest_offsets", earliest)
+    admitted = []
+    for offset in (0, 1, 6, 8):
+        message = record(consumer, offset, epoch=consumer._epoch[PAGES])
+        if not await consumer.admit(message):  # a jump: re-read from the missing offset
+            message = record(consumer, offset, epoch=consumer._epoch[PAGES])
+            assert await consumer.admit(message)
+        admitted.append(message.offset)
+        consumer.mark_done(message)
+    assert admitted == [0, 1, 6, 8] and seeks == [2, 7]
+    assert consumer.skipped[PAGES.topic, "hole"] == 5 and not consumer.skipped[
+        PAGES.topic, "deleted"]
+    assert consumer._new_offset(PAGES) == 9

@@ -68,7 +68,8 @@ def test_the_private_names_the_worker_uses_exist() -> None:
     for owner, names in (
         (Consumer, ("_new_offset", "_add_gap", "_commit_offsets")),
         (ThreadDelegateConsumer, ("_new_consumer_thread",)),
-        (AIOKafkaConsumerThread, ("_fetch_records", "_ensure_consumer")),
+        (AIOKafkaConsumerThread, ("_fetch_records", "_ensure_consumer",
+                                  "_create_worker_consumer")),
         (GroupCoordinator, ("_do_heartbeat",)),
         (BlockingDetector, ("_on_alarm", "_reset_signal", "_arm")),
     ):
@@ -76,6 +77,10 @@ def test_the_private_names_the_worker_uses_exist() -> None:
             assert hasattr(owner, name), f"{owner.__qualname__}.{name} is gone"
     assert "_coordinator" in AIOKafkaConsumer.__init__.__code__.co_names
     assert "_subscription" in AIOKafkaConsumer.__init__.__code__.co_names
+    # _InputConsumerThread sets _isolation_level after construction: only a value start()
+    # reads (for its Fetcher) takes effect, so both must still use the name.
+    assert "_isolation_level" in AIOKafkaConsumer.__init__.__code__.co_names
+    assert "_isolation_level" in AIOKafkaConsumer.start.__code__.co_names
     from aiokafka.consumer.subscription_state import (
         Assignment,
         SubscriptionState,
@@ -84,6 +89,7 @@ def test_the_private_names_the_worker_uses_exist() -> None:
     assert isinstance(SubscriptionState.subscription, property)
     assert hasattr(Assignment, "state_value")
     assert {"has_valid_position", "position"} <= set(vars(TopicPartitionState))
+    assert {"lso", "highwater"} <= set(TopicPartitionState.__init__.__code__.co_names)
 
 
 def _norm(name: str) -> str:

@@ -46,6 +46,11 @@ originals into duplicates of later pages):
                  committed synchronously, then Faust's revoke runs
   lease          `confirmed()`: the group answered a heartbeat within half the session
                  timeout (the publisher holds sends and table writes without it)
+  isolation      input is read `read_committed` (Faust reads uncommitted outside exactly-
+                 once): an aborted transaction's pages are never handed out; its offsets
+                 and every marker are holes. Nothing after an open transaction is fetched:
+                 it is lag, and a stall only once the transaction has held the fetcher for
+                 the stall timeout
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, cast
 from weakref import WeakKeyDictionary, WeakSet
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
@@ -69,6 +75,7 @@ from worker.stream.positions import Positions, Verdict
 log = logging.getLogger(__name__)
 
 HAND_OVER_WAIT = 20.0  # seconds a revoked partition's events in flight get to be published
+READ_COMMITTED = "read_committed"  # the worker consumer's isolation level (aborted pages unseen)
 
 
 class InputConsumer(faust_aiokafka.Consumer):
@@ -83,6 +90,9 @@ class InputConsumer(faust_aiokafka.Consumer):
         # markers, records compacted away: never a page). news_input_skipped_offsets_total.
         self.skipped: Counter[tuple[str, str]] = Counter()
         self._moved: dict[TP, float] = {}  # when each input partition last moved (monotonic)
+        # Since when the fetcher has stood at the partition's last stable offset with records
+        # after it: an open transaction it may not read past (written on the consumer thread).
+        self._held: dict[TP, float] = {}
         # (end of the last record fetched, fetch position) per input partition, as of the
         # latest fetch (written on the consumer thread): offsets in between held no record.
         self._fetched: dict[TP, tuple[int, int]] = {}
@@ -227,7 +237,14 @@ class InputConsumer(faust_aiokafka.Consumer):
         inputs = {tp for tp in self.assignment() if self._is_input(tp.topic)}
         ordered = sorted(inputs)
         earliest = await self.earliest_offsets(*ordered) if ordered else {}
-        latest = await self.highwaters(*ordered) if ordered else {}
+        latest = dict(await self.highwaters(*ordered)) if ordered else {}
+        # Read committed, those are last stable offsets: a committed offset past one (a worker
+        # of an earlier version, reading uncommitted, processed pages of a transaction still
+        # open) is not past the log's end, and resetting to the earliest would repeat it all.
+        past = [tp for tp in ordered if tp not in self._placed
+                and (done := committed.get(tp)) is not None and done > latest.get(tp, 0)]
+        if past:
+            latest.update(await self._log_ends(past))
         for tp, offset in committed.items():  # other partitions: as Faust does
             if tp not in inputs:
                 self._read_offset[tp] = offset if offset is not None and offset >= 0 else None
@@ -267,6 +284,31 @@ class InputConsumer(faust_aiokafka.Consumer):
         if fresh:
             log.info("%s never-committed input partitions start at their earliest offset",
                      fresh)
+
+    async def _log_ends(self, tps: list[TP]) -> dict[TP, int]:
+        """The log end offsets of `tps`, open transactions included ({} if unavailable).
+
+        The worker's own consumer answers with last stable offsets (read_committed), so a
+        short-lived read_uncommitted one asks, with the same connection settings.
+        """
+        conf = self.app.conf
+        client = AIOKafkaConsumer(
+            bootstrap_servers=faust_aiokafka.server_list(
+                self.transport.url, faust_aiokafka.Transport.default_port),
+            client_id=conf.broker_client_id,
+            request_timeout_ms=int(conf.broker_request_timeout * 1000.0),
+            **faust_aiokafka.credentials_to_aiokafka_auth(
+                conf.broker_credentials, conf.ssl_context))
+        try:
+            await client.start()
+            ends = await client.end_offsets(
+                [faust_aiokafka.ensure_aiokafka_TP(tp) for tp in tps])
+        except Exception:  # noqa: BLE001 - unknown: the stable offset stands (a repeat, no loss)
+            log.warning("log end offsets unavailable for %s", tps, exc_info=True)
+            return {}
+        finally:
+            await client.stop()
+        return {TP(tp.topic, tp.partition): int(offset) for tp, offset in ends.items()}
 
     def _log_jump(self, tp: TP, committed: int, start: int, first: int, end: int) -> None:
         if committed < first:
@@ -476,9 +518,30 @@ class InputConsumer(faust_aiokafka.Consumer):
         """(topic, partition, lag, idle seconds) of placed input partitions that have records
         to process and have admitted none for `timeout` seconds."""
         for tp in sorted(self._inputs):
-            lag, idle = self._lag(tp), now - self._moved.get(tp, now)
+            # Records behind an open transaction wait for it, not for this worker: the stall
+            # clock starts when the fetcher reached it (a short crawler transaction on an
+            # idle partition is no stall; one open for longer than `timeout` is).
+            moved, held = self._moved.get(tp, now), self._held_since(tp, now)
+            lag, idle = self._lag(tp), now - (moved if held is None else max(moved, held))
             if lag and idle > timeout:
                 yield tp.topic, tp.partition, lag, idle
+
+    def _held_since(self, tp: TP, now: float) -> float | None:
+        """Since when an open transaction has held `tp`'s fetcher (None: it does not now).
+
+        The consumer thread notes it after each fetch; a fetch response can show the open
+        transaction (and its records, as lag) a fetch wait before that, so look here too.
+        """
+        thread = self._thread
+        try:
+            consumer = thread._ensure_consumer() if thread is not None else None  # noqa: SLF001
+        except Exception:  # noqa: BLE001 - not started or stopped: nothing holds it
+            consumer = None
+        state = fetch_state(consumer, tp) if consumer is not None else None
+        if state is None or not held_by_a_transaction(state):
+            self._held.pop(tp, None)
+            return None
+        return self._held.setdefault(tp, now)
 
     def lag(self) -> Iterable[tuple[str, int, int]]:
         """(topic, partition, records not yet processed) per placed input partition."""
@@ -535,6 +598,22 @@ def start_offset(committed: int | None, earliest: int, end: int) -> int:
 class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """The aiokafka consumer's thread: input seeks and batch stamps happen here, in order."""
 
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        """Faust's consumer, reading only committed transactions (`read_committed`).
+
+        Faust reads `read_uncommitted` except under exactly-once (which the worker does not
+        use): a page a crawler wrote in a transaction and then aborted was processed and
+        published. aiokafka takes the level as a constructor argument Faust does not pass;
+        it is kept in `_isolation_level` and read by `start()` for its Fetcher (and offset
+        lookups), so it is set here, before the consumer starts. Aborted records and
+        markers are never handed out: `Positions` sees a jump, re-reads once and commits
+        over the range as a hole. Records after an open transaction (the last stable
+        offset) are not fetched until it ends; they count as lag meanwhile.
+        """
+        consumer = super()._create_worker_consumer(transport)
+        consumer._isolation_level = READ_COMMITTED  # noqa: SLF001 - see fence.py
+        return consumer
+
     async def on_start(self) -> None:
         await super().on_start()
         # aiokafka keeps the time of the last answered heartbeat to itself: note it.
@@ -564,6 +643,7 @@ class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         self._ensure_consumer().seek(faust_aiokafka.ensure_aiokafka_TP(tp), offset)
         self._owner._epoch[tp] += 1  # noqa: SLF001 - the owner's epochs, kept on this thread
         self._owner._fetched[tp] = (offset, offset)  # noqa: SLF001 - nothing fetched from here
+        self._owner._held.pop(tp, None)  # noqa: SLF001 - as above
 
     async def _fetch_records(self, consumer: Any, active_partitions: set[TP],
                              timeout: float | None = None,
@@ -572,14 +652,20 @@ class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                                                max_records=max_records)
         # No await since aiokafka collected them: no seek on this thread came in between.
         self._owner._fetch_epoch = dict(self._owner._epoch)  # noqa: SLF001 - as above
-        fetched = self._owner._fetched  # noqa: SLF001 - as above
+        fetched, held = self._owner._fetched, self._owner._held  # noqa: SLF001 - as above
+        now = time.monotonic()
         for tp in tuple(self._owner._inputs):  # noqa: SLF001 - as above
-            position = fetch_position(consumer, tp)
-            if position is None:
+            state = fetch_state(consumer, tp)
+            if state is None:
                 continue
+            position = int(state.position)
             batch = records.get(tp)
             record_end = batch[-1].offset + 1 if batch else fetched.get(tp, (position,))[0]
             fetched[tp] = (record_end, position)
+            if held_by_a_transaction(state):
+                held.setdefault(tp, now)
+            else:
+                held.pop(tp, None)
         return records
 
     @property
@@ -603,18 +689,27 @@ class _ReadOffsets(defaultdict[TP, int | None]):
         super().__setitem__(tp, None if self._is_input(tp.topic) else offset)
 
 
-def fetch_position(consumer: Any, tp: TP) -> int | None:
-    """aiokafka's position of `tp`: the next offset it fetches (past control records), if any.
+def held_by_a_transaction(state: Any) -> bool:
+    """The fetcher stands at the last stable offset with records after it (read committed:
+    an open transaction's, and any after them), as of the latest fetch response."""
+    stable, high = state.lso, state.highwater
+    return bool(stable is not None and high is not None
+                and 0 <= stable <= int(state.position) < high)
 
-    `AIOKafkaConsumer.position` is a coroutine that waits for a position; this reads the same
-    state without waiting (on the consumer thread, after a fetch).
+
+def fetch_state(consumer: Any, tp: TP) -> Any:
+    """aiokafka's fetch state of `tp`, if it has a valid position; else None.
+
+    `.position` is the next offset it fetches (past control and aborted records), `.lso` and
+    `.highwater` are as of the latest fetch response. `AIOKafkaConsumer.position` is a
+    coroutine that waits for a position; this reads the same state without waiting.
     """
     subscription = consumer._subscription.subscription  # noqa: SLF001 - see fence.py
     assignment = subscription.assignment if subscription is not None else None
     state = assignment.state_value(tp) if assignment is not None else None
     if state is None or not state.has_valid_position:
         return None
-    return int(state.position)
+    return state
 
 
 def input_consumer(consumer: ConsumerT) -> InputConsumer | None:

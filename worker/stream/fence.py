@@ -19,12 +19,19 @@ Private names used here, and why:
           ._unacked_messages, ._waiting_for_ack, ._read_offset, ._new_offset, ._add_gap,
           ._thread, ._commit_offsets        InputConsumer (stream/consumer.py): the strict
                                             input consumer's hooks; the commit on hand-over
-    faust AIOKafkaConsumerThread._fetch_records, ._ensure_consumer
-                                            _InputConsumerThread: seek epochs, batch stamps
+    faust AIOKafkaConsumerThread._fetch_records, ._ensure_consumer, ._create_worker_consumer
+                                            _InputConsumerThread: seek epochs, batch stamps;
+                                            the consumer it builds, before it starts
+    aiokafka AIOKafkaConsumer._isolation_level
+                                            _InputConsumerThread: read_committed (Faust sets
+                                            it only under exactly-once; start() hands it to
+                                            the Fetcher): aborted crawler pages are unseen
     aiokafka AIOKafkaConsumer._client       network_client(): metadata for the CLI tools
     aiokafka AIOKafkaConsumer._subscription (.subscription.assignment.state_value(tp)
-          .has_valid_position, .position)   consumer.fetch_position(): where the fetcher
-                                            stands, past commit markers (the input lag)
+          .has_valid_position, .position, .lso, .highwater)
+                                            consumer.fetch_state(): where the fetcher
+                                            stands, past commit markers (the input lag), and
+                                            whether an open transaction holds it (stalls)
     aiokafka AIOKafkaConsumer._coordinator, GroupCoordinator._do_heartbeat
                                             InputConsumer's membership lease: when the group
                                             last answered a heartbeat
