@@ -87,7 +87,8 @@ class InputConsumer(faust_aiokafka.Consumer):
         self.rewinds = 0  # seeks back over records that went missing
         # Input offsets passed over with no record, by (topic, kind): "deleted" below the log
         # start offset (retention, DeleteRecords: pages lost), "hole" above it (transaction
-        # markers, records compacted away: never a page). news_input_skipped_offsets_total.
+        # markers, aborted transactions' records, records compacted away: never a page to
+        # process). news_input_skipped_offsets_total.
         self.skipped: Counter[tuple[str, str]] = Counter()
         self._moved: dict[TP, float] = {}  # when each input partition last moved (monotonic)
         # Since when the fetcher has stood at the partition's last stable offset with records
@@ -573,8 +574,9 @@ def split_hole(start: int, end: int, log_start: int | None) -> tuple[int, int]:
     """(deleted, never held a record) of the empty offsets [start, end), given the log start.
 
     Offsets below the log start were removed by retention or DeleteRecords (they may have held
-    pages); the rest never held one (transaction markers, records compacted away). With
-    the log start unknown, all count as deleted: a loss is not ruled out.
+    pages); the rest never held one to process (transaction markers, aborted transactions'
+    records, records compacted away). With the log start unknown, all count as deleted: a
+    loss is not ruled out.
     """
     if log_start is None:
         return end - start, 0

@@ -179,8 +179,9 @@ class HealthMetrics(Collector):
         skipped = CounterMetricFamily(
             "news_input_skipped_offsets",
             "Input offsets that held no record when their turn came, by kind: deleted (below "
-            "the log start: retention, DeleteRecords; pages lost) or hole (transaction markers "
-            "or records compacted away; never a page).", labels=["topic", "kind"])
+            "the log start: retention, DeleteRecords; pages lost) or hole (transaction markers, "
+            "aborted transactions' records, records compacted away; never a page to process).",
+            labels=["topic", "kind"])
         counts: Counter[tuple[str, str]] = Counter(
             {(topic, kind): 0 for topic in input_topics(news) for kind in (DELETED, HOLE)})
         if consumer is not None:
