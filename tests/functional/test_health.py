@@ -88,7 +88,9 @@ def test_offsets_the_fetcher_passed_after_its_last_record_are_no_lag(
     monkeypatch.setattr(consumer, "highwater", lambda tp: 13)
     consumer._fetched[PAGES] = (12, 13)
     assert list(consumer.lag()) == [("pages.raw", 0, 2)]
-    assert readiness(news, now=1061.0) == (
+    # The stall clock runs from the last moment it had no lag (1061), not its last record.
+    assert readiness(news, now=1121.0)[0]
+    assert readiness(news, now=1122.0) == (
         False, "input pages.raw:0 has not moved for 61 s with 2 records to go")
     # A seek back below the fetched range: what was fetched says nothing about the offsets
     # from the next one on.

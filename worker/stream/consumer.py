@@ -49,8 +49,9 @@ originals into duplicates of later pages):
   isolation      input is read `read_committed` (Faust reads uncommitted outside exactly-
                  once): an aborted transaction's pages are never handed out; its offsets
                  and every marker are holes. Nothing after an open transaction is fetched:
-                 it is lag, and a stall only once the transaction has held the fetcher for
-                 the stall timeout
+                 it is lag, and a stall only once the partition has had lag for the stall
+                 timeout (the clock starts at the later of the last record taken and the
+                 last moment with no lag)
 """
 
 from __future__ import annotations
@@ -91,9 +92,9 @@ class InputConsumer(faust_aiokafka.Consumer):
         # process). news_input_skipped_offsets_total.
         self.skipped: Counter[tuple[str, str]] = Counter()
         self._moved: dict[TP, float] = {}  # when each input partition last moved (monotonic)
-        # Since when the fetcher has stood at the partition's last stable offset with records
-        # after it: an open transaction it may not read past (written on the consumer thread).
-        self._held: dict[TP, float] = {}
+        # When each input partition was last seen with no lag (monotonic; noted after every
+        # fetch on the consumer thread, and by `stalled`): the stall clock starts there.
+        self._clear: dict[TP, float] = {}
         # (end of the last record fetched, fetch position) per input partition, as of the
         # latest fetch (written on the consumer thread): offsets in between held no record.
         self._fetched: dict[TP, tuple[int, int]] = {}
@@ -517,32 +518,24 @@ class InputConsumer(faust_aiokafka.Consumer):
 
     def stalled(self, now: float, timeout: float) -> Iterator[tuple[str, int, int, float]]:
         """(topic, partition, lag, idle seconds) of placed input partitions that have records
-        to process and have admitted none for `timeout` seconds."""
+        to process and have admitted none for `timeout` seconds while they had lag."""
         for tp in sorted(self._inputs):
-            # Records behind an open transaction wait for it, not for this worker: the stall
-            # clock starts when the fetcher reached it (a short crawler transaction on an
-            # idle partition is no stall; one open for longer than `timeout` is).
-            moved, held = self._moved.get(tp, now), self._held_since(tp, now)
-            lag, idle = self._lag(tp), now - (moved if held is None else max(moved, held))
-            if lag and idle > timeout:
+            # The clock runs from the last record taken or, if later, the last moment the
+            # partition had no lag: read committed, an open crawler transaction's records
+            # (and all after them) are lag the fetcher cannot reach, so a partition idle
+            # before a transaction only stalls once it has been open for `timeout`.
+            lag = self._lag(tp)
+            if not lag:
+                self._note_clear(tp, lag, now)
+                continue
+            moved = self._moved.get(tp, now)
+            idle = now - max(moved, self._clear.get(tp, moved))
+            if idle > timeout:
                 yield tp.topic, tp.partition, lag, idle
 
-    def _held_since(self, tp: TP, now: float) -> float | None:
-        """Since when an open transaction has held `tp`'s fetcher (None: it does not now).
-
-        The consumer thread notes it after each fetch; a fetch response can show the open
-        transaction (and its records, as lag) a fetch wait before that, so look here too.
-        """
-        thread = self._thread
-        try:
-            consumer = thread._ensure_consumer() if thread is not None else None  # noqa: SLF001
-        except Exception:  # noqa: BLE001 - not started or stopped: nothing holds it
-            consumer = None
-        state = fetch_state(consumer, tp) if consumer is not None else None
-        if state is None or not held_by_a_transaction(state):
-            self._held.pop(tp, None)
-            return None
-        return self._held.setdefault(tp, now)
+    def _note_clear(self, tp: TP, lag: int | None, now: float) -> None:
+        if lag == 0:
+            self._clear[tp] = now
 
     def lag(self) -> Iterable[tuple[str, int, int]]:
         """(topic, partition, records not yet processed) per placed input partition."""
@@ -551,7 +544,7 @@ class InputConsumer(faust_aiokafka.Consumer):
             if lag is not None:
                 yield tp.topic, tp.partition, lag
 
-    def _lag(self, tp: TP) -> int | None:
+    def _lag(self, tp: TP, highwater: int | None = None) -> int | None:
         """Records of `tp` from the next offset to process to the end of the log.
 
         Offsets the fetcher passed over after the last record it handed out held no record (a
@@ -559,7 +552,8 @@ class InputConsumer(faust_aiokafka.Consumer):
         idle partition whose last offset is a marker would read as stalled for good. Markers
         not fetched yet still count, one per transaction, until the fetcher passes them.
         """
-        offset, highwater = self.positions.next.get(tp), self.highwater(tp)
+        offset = self.positions.next.get(tp)
+        highwater = self.highwater(tp) if highwater is None else highwater
         if offset is None or highwater is None:
             return None
         end = int(highwater)
@@ -645,7 +639,6 @@ class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         self._ensure_consumer().seek(faust_aiokafka.ensure_aiokafka_TP(tp), offset)
         self._owner._epoch[tp] += 1  # noqa: SLF001 - the owner's epochs, kept on this thread
         self._owner._fetched[tp] = (offset, offset)  # noqa: SLF001 - nothing fetched from here
-        self._owner._held.pop(tp, None)  # noqa: SLF001 - as above
 
     async def _fetch_records(self, consumer: Any, active_partitions: set[TP],
                              timeout: float | None = None,
@@ -654,7 +647,7 @@ class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                                                max_records=max_records)
         # No await since aiokafka collected them: no seek on this thread came in between.
         self._owner._fetch_epoch = dict(self._owner._epoch)  # noqa: SLF001 - as above
-        fetched, held = self._owner._fetched, self._owner._held  # noqa: SLF001 - as above
+        owner, fetched = self._owner, self._owner._fetched  # noqa: SLF001 - as above
         now = time.monotonic()
         for tp in tuple(self._owner._inputs):  # noqa: SLF001 - as above
             state = fetch_state(consumer, tp)
@@ -664,10 +657,8 @@ class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             batch = records.get(tp)
             record_end = batch[-1].offset + 1 if batch else fetched.get(tp, (position,))[0]
             fetched[tp] = (record_end, position)
-            if held_by_a_transaction(state):
-                held.setdefault(tp, now)
-            else:
-                held.pop(tp, None)
+            if state.highwater is not None:  # of this fetch's response
+                owner._note_clear(tp, owner._lag(tp, int(state.highwater)), now)  # noqa: SLF001
         return records
 
     @property
@@ -691,19 +682,11 @@ class _ReadOffsets(defaultdict[TP, int | None]):
         super().__setitem__(tp, None if self._is_input(tp.topic) else offset)
 
 
-def held_by_a_transaction(state: Any) -> bool:
-    """The fetcher stands at the last stable offset with records after it (read committed:
-    an open transaction's, and any after them), as of the latest fetch response."""
-    stable, high = state.lso, state.highwater
-    return bool(stable is not None and high is not None
-                and 0 <= stable <= int(state.position) < high)
-
-
 def fetch_state(consumer: Any, tp: TP) -> Any:
     """aiokafka's fetch state of `tp`, if it has a valid position; else None.
 
-    `.position` is the next offset it fetches (past control and aborted records), `.lso` and
-    `.highwater` are as of the latest fetch response. `AIOKafkaConsumer.position` is a
+    `.position` is the next offset it fetches (past control and aborted records), and
+    `.highwater` the log end as of the latest fetch response. `AIOKafkaConsumer.position` is a
     coroutine that waits for a position; this reads the same state without waiting.
     """
     subscription = consumer._subscription.subscription  # noqa: SLF001 - see fence.py

@@ -28,10 +28,10 @@ Private names used here, and why:
                                             the Fetcher): aborted crawler pages are unseen
     aiokafka AIOKafkaConsumer._client       network_client(): metadata for the CLI tools
     aiokafka AIOKafkaConsumer._subscription (.subscription.assignment.state_value(tp)
-          .has_valid_position, .position, .lso, .highwater)
+          .has_valid_position, .position, .highwater)
                                             consumer.fetch_state(): where the fetcher
                                             stands, past commit markers (the input lag), and
-                                            whether an open transaction holds it (stalls)
+                                            the log end it last saw (when lag began)
     aiokafka AIOKafkaConsumer._coordinator, GroupCoordinator._do_heartbeat
                                             InputConsumer's membership lease: when the group
                                             last answered a heartbeat
