@@ -299,3 +299,51 @@ def test_a_verdict_crash_replay_never_publishes_a_version_twice_out_of_order() -
     assert [(o["_kind"], o["version"]) for o in published] == [
         ("article", 1), ("article", 1), ("article", 2)]
     assert published[0] == published[1]
+
+
+def test_a_parked_pages_record_replayed_after_a_crash_waits_for_the_verdicts_copy() -> None:
+    """The deep state-machine counterexample "two contents for (id, 2)", shrunk: p2 parks
+    behind p1's probe; the verdict publishes v1 and sends p2 back to the URL key; p3, a later
+    crawl that reached the URL key before that copy, is v2, and the worker dies after p3's
+    article landed, before its state writes. The replay from the committed offset (before p1)
+    meets p2's original record with the URL already bound: decided there, p2 would be v2 with
+    another content. It waits for the verdict's copy, which comes after p3 as the first time."""
+    from worker.pipeline.route import STORIES, identity_step
+    from worker.pipeline.state import IdentityState, Staged
+
+    feed = Feed()
+    p1 = article(page_id="p1")
+    p2 = article(text=grown(1, 1), modified=T0 + timedelta(hours=1),
+                 fetched=T0 + timedelta(hours=1), page_id="p2")
+    p3 = article(text=grown(1, 2), modified=T0 + timedelta(hours=2),
+                 fetched=T0 + timedelta(hours=2), page_id="p3")
+    published: list[dict[str, Any]] = []
+
+    def run(record: Routed, *, crash: bool = False) -> list[Routed]:
+        staged = Staged(feed.store)
+        assert record.key is not None
+        outputs = identity_step(record.value, partition_of(record.key),
+                                IdentityState(staged, feed.options))
+        published.extend(decode(o) for o in outputs if o.kind != STORIES)
+        if not crash:
+            staged.commit()
+        return [o for o in outputs if o.kind == STORIES]
+
+    [u1], [u2], [u3] = (feed.records(p, f"pages:0:{n}") for n, p in enumerate((p1, p2, p3)))
+    hops = run(u1)
+    assert run(u2) == []  # parked
+    while hops and orjson.loads(hops[0].value)["step"] != "decide":
+        hops = [h for r in hops for h in run(r)]
+    [verdict] = [h for h in hops if orjson.loads(h.value)["step"] == "decide"]
+    [copy] = [r for r in run(verdict) if r.key == verdict.key]  # v1; p2 sent back
+    run(u3, crash=True)  # v2 (p3) out, its state writes lost
+    for record in (u1, u2, verdict, u3, copy):  # the replay, in the URL partition's order
+        run(record)
+    contents: dict[int, str] = {}
+    for out in published:
+        if out["_kind"] == "article":
+            assert contents.setdefault(out["version"], content(out)) == content(out), (
+                f"two contents for version {out['version']}")
+    assert [(o["page_id"], o["_kind"], o["version"]) for o in published] == [
+        ("p1", "article", 1), ("p3", "article", 2), ("p3", "article", 2),
+        ("p2", "duplicate", 2)]

@@ -143,6 +143,9 @@ class UrlEntry:
     since: int = 0  # data time the pending probe started (0: released, stalled at once)
     probes: int = 0  # probes of this URL's waiting pages since its first one (releases)
     kept: bool = False  # the pending page's record is kept under its parked key (re-probes)
+    # Origins of the pages the verdict sent back to this key (route.py), not decided yet: their
+    # original records, replayed after a crash, wait for the copies sent back (see decide_url).
+    sent: list[str] = field(default_factory=list)
 
     @property
     def bound(self) -> bool:
@@ -176,7 +179,8 @@ class UrlEntry:
         return {"s": self.story, "own": self.own, "v": self.version, "rh": self.record,
                 "mh": self.body, "hk": self.headline, "m": self.modified, "f": self.fetched,
                 "l": self.last_seen, "seen": self.seen, "o": self.origins, "p": self.pending,
-                "pk": self.parked, "ps": self.since, "pn": self.probes, "pr": self.kept}
+                "pk": self.parked, "ps": self.since, "pn": self.probes, "pr": self.kept,
+                "sb": self.sent}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UrlEntry:
@@ -190,7 +194,7 @@ class UrlEntry:
             parked=[[str(o), str(i)] for o, i in data.get("pk") or ()],
             # Entries written before the probe timeout: their probe started by last_seen.
             since=int(data.get("ps", data["l"])), probes=int(data.get("pn", 0)),
-            kept=bool(data.get("pr", False)),
+            kept=bool(data.get("pr", False)), sent=[str(o) for o in data.get("sb") or ()],
         )
 
 
@@ -265,13 +269,22 @@ def live_index(entry: IndexEntry | None, clock: int, options: PipelineOptions) -
 def decide_url(
     entry: UrlEntry | None, page: Fingerprint, clock: int, options: PipelineOptions, *,
     origin: str, probe: Probe | None = None, page_id: str | None = None,
+    sent_back: bool = False,
 ) -> UrlDecision:
     """The URL stage for one page (see the module docstring).
 
     `probe` is None when the page arrives from extraction, the indexes' verdict when it comes
-    back from them.
+    back from them. `sent_back`: the record is a parked page's, sent back by the verdict.
     """
     known = live_url(entry, clock, options)
+    if known is not None and known.bound and origin in known.sent:
+        # A page parked behind the probe, sent back by the verdict and not decided yet: only
+        # that copy decides it. Its original record comes here again only in a replay after
+        # a crash; decided here, it would jump ahead of pages decided after the verdict the
+        # first time (a later crawl's version 2 out, then this page's: two contents for v2).
+        if not sent_back:
+            return UrlDecision(Action.WAIT, None)
+        known.sent = [o for o in known.sent if o != origin]
     if known is not None and known.bound:
         # A replayed verdict of a page already decided lands here too (its origin is known).
         return _known_url(known, page, origin, clock)

@@ -266,7 +266,8 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
     if not _readable(data):
         return _unreadable(data, fp, before, state, probe, clock)
     decision = decide_url(before, fp, clock, state.options, origin=origin, probe=probe,
-                          page_id=(data.get("article") or {}).get("page_id"))
+                          page_id=(data.get("article") or {}).get("page_id"),
+                          sent_back=bool(data.get("sent_back")))
     if decision.action is Action.PARK:
         # The parked record before the entry that names it: torn by a crash, the writes
         # leave at worst a record nobody names, and the replayed page parks again.
@@ -298,6 +299,7 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
             fallback[parked_key(fp.story_id, origin)] = None
     outputs = _decided(decision, data)
     replayed = decision.verdict is Verdict.REDELIVERY
+    sent: list[str] = []
     for parked in decision.drain:  # the pages that waited behind this probe, in order
         record = state.unpark(fp.story_id, parked)
         waited = orjson.loads(record) if record is not None else None
@@ -309,7 +311,11 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
         # writes hold: a record never publishes two versions of one id. (Decided here, a crash
         # between these outputs and the writes made the replayed verdict publish v1 again
         # after the parked page's v2.) They keep their order: one partition, one producer.
-        outputs.append(_forward(waited, url_key(fp.story_id), "url"))
+        outputs.append(_forward(waited, url_key(fp.story_id), "url", sent_back=True))
+        sent.append(parked)
+    if sent and decision.entry is not None:  # their original records wait for these copies
+        decision.entry.sent = sent
+        state.put_url(fp.story_id, decision.entry)
     # A replay publishes nothing: its writes (last seen) hold whatever else lands.
     return Step(outputs, needs=0 if outputs else None, fallback=fallback, replayed=replayed)
 
