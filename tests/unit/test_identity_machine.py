@@ -18,10 +18,12 @@ deployment, in any order:
               any *prefix* of the writes may land (they go to the changelog one by one):
               that finds a page lost when a park is torn (tests/unit/test_identity_review.py)
   batch       the agent takes several records at once (from several partitions, each in
-              order, as Faust's take_events gives them): each is decided against the state
-              with the earlier records' writes in it, all outputs go out, then each record's
-              writes are applied in order; or the worker dies meanwhile (outputs partly out,
-              or only the first records' writes applied)
+              order, as Faust's take_events gives them) and handles them as handle_identity
+              does: each is decided against the state with the earlier records' writes in
+              it, except that one which read a URL entry or parked record of an earlier,
+              unsettled record is decided again once the batch so far is published and its
+              writes applied; or the worker dies in one of those rounds (outputs partly out,
+              or each partition's changelog keeping only its first records' writes)
   refuse      the owner handles its next record while the broker refuses one kind of record
               for good (an ACL: articles, duplicates, or one stories step): the publisher
               replaces the first refused output by a rejection of the record's page, skips
