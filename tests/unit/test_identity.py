@@ -336,8 +336,11 @@ def test_a_parked_pages_record_replayed_after_a_crash_waits_for_the_verdicts_cop
         hops = [h for r in hops for h in run(r)]
     [verdict] = [h for h in hops if orjson.loads(h.value)["step"] == "decide"]
     [copy] = [r for r in run(verdict) if r.key == verdict.key]  # v1; p2 sent back
-    run(u3, crash=True)  # v2 (p3) out, its state writes lost
+    assert run(u3, crash=True) == []  # p3 parks behind p2's copy; its writes are lost
+    sent: list[Routed] = []
     for record in (u1, u2, verdict, u3, copy):  # the replay, in the URL partition's order
+        sent += [r for r in run(record) if r.key == verdict.key]
+    for record in sent:  # p3, sent back once p2's copy was decided
         run(record)
     contents: dict[int, str] = {}
     for out in published:
@@ -345,5 +348,48 @@ def test_a_parked_pages_record_replayed_after_a_crash_waits_for_the_verdicts_cop
             assert contents.setdefault(out["version"], content(out)) == content(out), (
                 f"two contents for version {out['version']}")
     assert [(o["page_id"], o["_kind"], o["version"]) for o in published] == [
-        ("p1", "article", 1), ("p3", "article", 2), ("p3", "article", 2),
-        ("p2", "duplicate", 2)]
+        ("p1", "article", 1), ("p2", "article", 2), ("p3", "article", 3)]
+
+
+def test_a_crawl_arriving_while_the_verdicts_copies_travel_keeps_its_turn() -> None:
+    """Crawl order survives the verdict's send-back (test_rebalance on 7b526c4: a live page's
+    versions came out 1, 2, 3, 4 for five crawls). p2 parks behind p1's probe; the verdict
+    publishes v1 and sends p2 back to the URL key; p3 and p4, later crawls, reach the URL key
+    before that copy. They wait behind it (parked), are sent back when it is decided, and come
+    out as v3 and v4, after p2's v2: versions in crawl order, none counted as older."""
+    from worker.pipeline.route import STORIES, identity_step
+    from worker.pipeline.state import IdentityState, Staged
+
+    feed = Feed()
+    pages = [article(page_id="p1")] + [
+        article(text=grown(1, n), modified=T0 + timedelta(hours=n),
+                fetched=T0 + timedelta(hours=n), page_id=f"p{n + 1}") for n in (1, 2, 3)]
+    published: list[dict[str, Any]] = []
+    queue: list[Routed] = []
+
+    def run(record: Routed) -> None:
+        staged = Staged(feed.store)
+        assert record.key is not None
+        outputs = identity_step(record.value, partition_of(record.key),
+                                IdentityState(staged, feed.options))
+        staged.commit()
+        published.extend(decode(o) for o in outputs if o.kind != STORIES)
+        queue.extend(o for o in outputs if o.kind == STORIES)
+
+    u1, u2, u3, u4 = (feed.records(p, f"pages:0:{n}")[0] for n, p in enumerate(pages))
+    run(u1)
+    run(u2)  # parked behind the probe
+    while not any(orjson.loads(r.value)["step"] == "decide" for r in queue):
+        hops, queue[:] = list(queue), []
+        for hop in hops:
+            run(hop)
+    [verdict] = [r for r in queue if orjson.loads(r.value)["step"] == "decide"]
+    queue.clear()
+    run(verdict)  # v1 out, p2's copy on its way to the URL key
+    run(u3)  # p3 and p4 were on the URL's partition before that copy
+    run(u4)
+    while queue:  # the copies, in partition order (p2's, then p3's and p4's)
+        run(queue.pop(0))
+    assert [(o["page_id"], o["_kind"], o["version"]) for o in published] == [
+        ("p1", "article", 1), ("p2", "article", 2), ("p3", "article", 3),
+        ("p4", "article", 4)]
