@@ -55,18 +55,12 @@ def test_sends_failing_for_a_while(news: NewsApp) -> None:
         False, "sends have failed for 6 s and are being retried (NotLeaderForPartitionError)")
 
 
-def placed_at_10(news: NewsApp) -> InputConsumer:
-    """The worker's consumer with pages.raw:0 placed at offset 10, last moved at t=1000."""
+def test_a_stalled_partition(news: NewsApp, monkeypatch: pytest.MonkeyPatch) -> None:
     consumer = news.app.consumer
     assert isinstance(consumer, InputConsumer)
     consumer._inputs = {PAGES}
     consumer.positions.start_at(PAGES, 10)
     consumer._moved[PAGES] = 1000.0
-    return consumer
-
-
-def test_a_stalled_partition(news: NewsApp, monkeypatch: pytest.MonkeyPatch) -> None:
-    consumer = placed_at_10(news)
     monkeypatch.setattr(consumer, "highwater", lambda tp: 25)
     assert readiness(news, now=1059.0)[0]
     assert readiness(news, now=1061.0) == (
@@ -79,7 +73,11 @@ def test_offsets_the_fetcher_passed_after_its_last_record_are_no_lag(
     news: NewsApp, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A transactional crawler's last page, then its commit marker: the end is one past it."""
-    consumer = placed_at_10(news)
+    consumer = news.app.consumer
+    assert isinstance(consumer, InputConsumer)
+    consumer._inputs = {PAGES}
+    consumer.positions.start_at(PAGES, 10)
+    consumer._moved[PAGES] = 1000.0
     monkeypatch.setattr(consumer, "highwater", lambda tp: 11)
     consumer._fetched[PAGES] = (10, 11)  # records up to 9 handed out, then the marker at 10
     assert list(consumer.lag()) == [("pages.raw", 0, 0)]
