@@ -33,12 +33,13 @@ from worker.pipeline.blocks import (
     unmark_links,
 )
 from worker.pipeline.clean import site_name_from_title
+from worker.pipeline.fallback import prefer_readability, readability_text
 from worker.pipeline.gaps import fill_gaps, page_texts
 from worker.pipeline.metadata import PageMetadata, read_metadata
 from worker.pipeline.mojibake import repair_mojibake
 from worker.pipeline.options import PipelineOptions
-from worker.pipeline.safety import removal_is_proven, unfiltered
-from worker.pipeline.types import Extracted, RawPage
+from worker.pipeline.safety import removal_is_proven, unfiltered, words
+from worker.pipeline.types import Extracted, RawPage, Unfiltered
 
 log = logging.getLogger(__name__)
 EXTRACTOR = f"trafilatura/{trafilatura.__version__}"
@@ -221,11 +222,13 @@ def _needs_full_cascade(text: str, length: int, tree: HtmlElement, page_chars: i
 
 
 def _run_trafilatura(tree: HtmlElement, marked: bool, page_chars: int
-                     ) -> etree._Element | None:
+                     ) -> tuple[etree._Element | None, bool]:
     """trafilatura's body tree (link markers in its text when `marked`): the fast run, then
     the full cascade (readability/jusText comparison) when _needs_full_cascade, then its
-    recall mode when the cascade kept nothing of a page with paragraphs (RECALL_PAGE_CHARS)."""
+    recall mode when the cascade kept nothing of a page with paragraphs (RECALL_PAGE_CHARS).
+    Also whether the fast result missed the story (the cascade ran)."""
     body = None
+    missed = False
     for fast in (True, False):
         doc = trafilatura.bare_extraction(
             tree, url=None, include_comments=False, include_links=False, include_tables=True,
@@ -236,13 +239,14 @@ def _run_trafilatura(tree: HtmlElement, marked: bool, page_chars: int
         length = len(strip_markers(text)) if marked else len(text)
         if not fast or not _needs_full_cascade(text, length, tree, page_chars):
             break
+        missed = True
     if body is None and page_chars >= RECALL_PAGE_CHARS:
         doc = trafilatura.bare_extraction(
             tree, url=None, include_comments=False, include_links=False, include_tables=True,
             with_metadata=False, favor_recall=True,
         )
         body = getattr(doc, "body", None) if doc is not None else None
-    return body
+    return body, missed
 
 
 def _prose_share(text: str) -> float:
@@ -268,7 +272,7 @@ def extract_html(page: RawPage, options: PipelineOptions, *, validated: bool = F
     page_chars = sum(len(text) for el, text in texts if el.tag == "p")
     marked = mark_links(tree) if can_mark(html) else None
     try:
-        postbody = _run_trafilatura(tree, marked is not None, page_chars)
+        postbody, missed = _run_trafilatura(tree, marked is not None, page_chars)
     finally:
         if marked is not None:
             unmark_links(marked)
@@ -277,7 +281,13 @@ def extract_html(page: RawPage, options: PipelineOptions, *, validated: bool = F
     source = unfiltered(found, blocks)
     if not removal_is_proven(source, sum(b.words for b in blocks)):
         blocks = found  # the safety rule (safety.py): no proof for cutting most of it
-    body = prefer_declared_body("\n\n".join(b.text for b in blocks), md.article_body)
+    body = "\n\n".join(b.text for b in blocks)
+    if missed:  # a second opinion only where the fast result looked like a miss (fallback.py)
+        theirs = readability_text(tree)
+        if prefer_readability(body, theirs):
+            body = theirs
+            source = Unfiltered(text=theirs, words=words(theirs), cut_words=0, cut_link_words=0)
+    body = prefer_declared_body(body, md.article_body)
     if len(_WORD.findall(body)) < options.min_body_words:
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the HTML")
     if prose_words(body) < options.min_body_words and _mostly_links(body, tree):
