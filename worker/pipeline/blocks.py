@@ -167,6 +167,12 @@ def filter_blocks(blocks: list[Block]) -> list[Block]:
     if (len(kept) >= 2 and kept[0].kind == "p" and kept[1].kind == "head"
             and kept[0].words <= 3):
         kept.pop(0)
+    # Paragraphs that are one link, above the headings that open the story, are teasers of
+    # other pages (a sidebar card trafilatura put first), as they are after the story.
+    first_head = next((k for k, b in enumerate(kept) if b.kind == "head"), None)
+    if first_head and all(b.kind in ("p", "other") and b.link_share >= 0.9
+                          for b in kept[:first_head]):
+        del kept[:first_head]
     # A "heading" of more than a standfirst's length is the story's opening set in large type.
     while kept and kept[0].kind == "head" and kept[0].words <= _STANDFIRST_MAX_WORDS:
         kept.pop(0)

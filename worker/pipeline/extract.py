@@ -34,7 +34,7 @@ from worker.pipeline.blocks import (
 )
 from worker.pipeline.clean import site_name_from_title
 from worker.pipeline.fallback import prefer_readability, readability_text
-from worker.pipeline.gaps import fill_gaps, page_texts
+from worker.pipeline.gaps import fill_gaps, fill_opening, page_texts
 from worker.pipeline.metadata import PageMetadata, read_metadata
 from worker.pipeline.mojibake import repair_mojibake
 from worker.pipeline.options import PipelineOptions
@@ -276,7 +276,8 @@ def extract_html(page: RawPage, options: PipelineOptions, *, validated: bool = F
     finally:
         if marked is not None:
             unmark_links(marked)
-    found = fill_gaps(texts, blocks_from(postbody)) if postbody is not None else []
+    found = (fill_opening(tree, fill_gaps(texts, blocks_from(postbody)))
+             if postbody is not None else [])
     blocks = drop_standfirst(tree, filter_blocks(found), md.description)
     source = unfiltered(found, blocks)
     if not removal_is_proven(source, sum(b.words for b in blocks)):

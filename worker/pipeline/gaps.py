@@ -41,6 +41,7 @@ _MIN_CHARS = 15  # shorter texts match too many elements to locate a block
 _CONTAINER_SHARE = 0.2  # a container must hold this share of the extracted words
 _MAX_LINK_SHARE = 0.5
 _REPEAT_SHARE = 0.5  # a candidate with this share of its 4-grams already in the body repeats it
+_OPENING_WORDS = 12  # fill_opening: a story's opening line is prose, not a label
 
 
 def _norm(text: str) -> str:
@@ -216,3 +217,58 @@ def _child_index(el: HtmlElement | None, container: HtmlElement, position: dict[
             return position.get(id(el))
         el = parent
     return None
+
+
+
+def _opening(el: HtmlElement, br: HtmlElement) -> tuple[str, float] | None:
+    """(text, link share) of the element before its first <br>, when no prose stands between
+    that text and `br`: only <br>s, images, short captions or labels (the block after `br` is
+    then the story's second paragraph)."""
+    parts, linked = [el.text or ""], 0
+    children = list(el)
+    k = 0
+    while k < len(children) and children[k].tag != "br":
+        child = children[k]
+        text = _text(child)
+        parts.extend((text, child.tail or ""))
+        linked += sum(len(_text(a)) for a in child.iter("a"))
+        k += 1
+    while k < len(children) and children[k] is not br:
+        between = children[k]
+        if (len(_WORD.findall(_text(between))) >= _OPENING_WORDS
+                or (between.tail or "").strip()):
+            return None
+        k += 1
+    text = " ".join(" ".join(parts).split())
+    return (text, linked / max(1, len(text))) if k < len(children) else None
+
+
+def fill_opening(tree: HtmlElement, blocks: list[Block]) -> list[Block]:
+    """The blocks, with the opening line of a <br>-separated story when trafilatura skipped it.
+
+    In a story written as one element with <br>s between its paragraphs, trafilatura's default
+    run can leave out the text before the first <br> (seen with a link inside that line). When
+    a block is the text after an element's first <br>s, and the text before them is prose
+    (_OPENING_WORDS words or more, few links) the body does not hold, it goes before it.
+    """
+    after_br: dict[str, HtmlElement] = {}
+    for br in tree.iter("br"):
+        tail = _norm(br.tail or "")
+        if len(tail) >= _MIN_CHARS:
+            after_br.setdefault(tail[:80], br)
+    if not after_br:
+        return blocks
+    for k, block in enumerate(blocks):
+        br = after_br.get(_norm(block.text)[:80]) if block.kind == "p" else None
+        parent = br.getparent() if br is not None else None
+        if br is None or parent is None:
+            continue
+        found = _opening(parent, br)
+        if found is None:
+            continue
+        opening, link_share = found
+        if (len(_WORD.findall(opening)) < _OPENING_WORDS or link_share > _MAX_LINK_SHARE
+                or _is_repeat(opening, _Body(blocks))):
+            continue
+        return [*blocks[:k], Block("p", opening, link_share, block.group), *blocks[k:]]
+    return blocks
