@@ -24,6 +24,11 @@ FETCHED = datetime(2025, 6, 1, tzinfo=UTC)
         ("Top 11 Gaming Console Companies & Manufacturers | 2025",
          "Top 11 Gaming Console Companies Driving Innovation Globally", None,
          "Top 11 Gaming Console Companies Driving Innovation Globally"),
+        # ... but an <h1> of a few words is a section label: the declared headline, tail cut
+        ("Index Funds: How to Invest | Vanguard", "Index funds", None,
+         "Index Funds: How to Invest"),
+        ("Defer, Panic, and Recover - Go Blog", "Go Blog", "Defer, Panic, and Recover - Go Blog",
+         "Defer, Panic, and Recover"),
         # a different, undecorated declared headline stays (news sites' own choice)
         ("Sweden drops Assange rape investigation",
          "Julian Assange: Sweden drops rape investigation", None,

@@ -46,6 +46,7 @@ _AGENCY = re.compile(
 _MAX_LIST = 40
 _WORDS = re.compile(r"\w+")
 _HEADLINE_WORDS = (2, 30)  # an <h1> outside this is a logo, a label or a paragraph
+_LABEL_WORDS = 4  # an <h1> shorter than this beside a longer declared headline is a label
 # SEO titles: "Story | Section", "Story - Tagline"; a colon belongs to the headline itself
 _SEO_SEPARATORS = (" | ", " - ", " – ", " — ")
 _SEO_SEPARATOR = re.compile("|".join(re.escape(s) for s in _SEO_SEPARATORS))
@@ -331,7 +332,8 @@ def choose_headline(declared: str | None, h1: str | None, title: str | None,
                     h1s: list[str]) -> str | None:
     """The headline readers see: the page's <h1> when it is the declared headline without its
     decoration, or when the declared one is an SEO title ('X | Y', 'X - Y') about the same
-    thing; else the declared headline with an SEO tail cut, else the <h1>, else <title>.
+    thing and the <h1> is not a label (under _LABEL_WORDS words); else the declared headline
+    with an SEO tail cut, else the <h1>, else <title>.
 
     Measured on both corpora: human-checked headlines (wcxb-dev) are the <h1>; og:title and
     JSON-LD often carry a second clause for search engines.
@@ -343,7 +345,10 @@ def choose_headline(declared: str | None, h1: str | None, title: str | None,
             return h1
         seen = set(_words(declared)) | set(_words(title))
         overlap = sum(1 for w in _words(h1) if w in seen) / max(1, len(_words(h1)))
-        if _SEO_SEPARATOR.search(declared) and overlap >= 0.5:
+        # ... unless the <h1> is a label ("Index funds" beside "Index Funds: How to Invest |
+        # Vanguard"): then the declared headline, its tail cut, says more and is the headline
+        if (_SEO_SEPARATOR.search(declared) and overlap >= 0.5
+                and len(_words(h1)) >= _LABEL_WORDS):
             return h1
     if any(" ".join(_words(declared)) == " ".join(_words(x)) for x in h1s):
         return declared
