@@ -5,6 +5,7 @@ of partitions not placed here are dropped, and a record let go unpublished is re
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -255,3 +256,85 @@ async def test_aborted_records_and_markers_are_committed_over_as_holes(
     assert consumer.skipped[PAGES.topic, "hole"] == 5 and not consumer.skipped[
         PAGES.topic, "deleted"]
     assert consumer._new_offset(PAGES) == 9
+
+
+def seeks_of(consumer: InputConsumer, monkeypatch: pytest.MonkeyPatch) -> list[tuple[TP, int]]:
+    """Record the consumer's seeks; each starts a new epoch, as seek_input does."""
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+        consumer._epoch[tp] += 1
+        consumer._fetched[tp] = (offset, offset)
+
+    monkeypatch.setattr(consumer, "seek", seek)
+    return seeks
+
+
+async def test_records_faust_drops_after_the_client_handed_them_out_are_read_again(
+    consumer: InputConsumer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Faust's fetch loop drops a fetched batch (or its rest) when the flow stops meanwhile;
+    the client's position is past it. With no later record to show the gap, the partition
+    waited with lag for good: 19 pages of a crawl never came out (test_identity)."""
+    seeks = seeks_of(consumer, monkeypatch)
+    first, second = record(consumer, 0), record(consumer, 1)  # delivered to the stream
+    assert await consumer.admit(first)
+    consumer._fetched[PAGES] = (4, 4)  # the client handed out 0..3; 2 and 3 went nowhere
+    await consumer._reread_dropped()
+    assert seeks == []  # 1 is on its way to the agent: it comes first, admit sees the rest
+    assert await consumer.admit(second)
+    del second
+    gc.collect()
+    consumer.flow_active = False  # stopped (a rebalance): the next placement reads them
+    await consumer._reread_dropped()
+    assert seeks == []
+    consumer.flow_active = True
+    await consumer._reread_dropped()
+    assert seeks == [(PAGES, 2)] and consumer.rewinds == 1
+    await consumer._reread_dropped()
+    assert seeks == [(PAGES, 2)]  # read again from 2: nothing more to do
+    again = record(consumer, 2, epoch=2)
+    assert await consumer.admit(again) and consumer.owns(first)
+
+
+async def test_a_seek_that_spans_an_assignment_places_nothing(
+    consumer: InputConsumer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Faust's fetch loop asked for a seek while a rebalance stopped the flow; it waited for
+    the committed offsets until the next generation and then placed partitions beside that
+    generation's own seek. Now its call does nothing, and any seek that spans an
+    assignment stops before it places anything (the recovery seeks again)."""
+    seeks = seeks_of(consumer, monkeypatch)
+    consumer._placed = set()
+    asked: list[str] = []
+
+    async def earliest(*tps: TP) -> dict[TP, int]:
+        return {tp: 0 for tp in tps}
+
+    async def ends(*tps: TP) -> dict[TP, int]:
+        return {tp: 10 for tp in tps}
+
+    async def committed_then_assigned() -> dict[TP, int | None]:
+        asked.append("committed")
+        consumer._assignments += 1  # on_partitions_assigned ran while it waited
+        return {PAGES: 7}
+
+    monkeypatch.setattr(consumer, "earliest_offsets", earliest)
+    monkeypatch.setattr(consumer, "highwaters", ends)
+    monkeypatch.setattr(consumer, "assignment", lambda: {PAGES})
+    monkeypatch.setattr(consumer, "seek_to_committed", committed_then_assigned)
+    await consumer.perform_seek()
+    assert asked == ["committed"] and seeks == [] and PAGES not in consumer._placed
+
+    async def committed() -> dict[TP, int | None]:
+        asked.append("committed")
+        return {PAGES: 7}
+
+    monkeypatch.setattr(consumer, "seek_to_committed", committed)
+    consumer._fetch_task = asyncio.current_task()  # called from Faust's fetch loop
+    await consumer.perform_seek()
+    assert asked == ["committed"] and seeks == []
+    consumer._fetch_task = None  # the recovery's call
+    await consumer.perform_seek()
+    assert seeks == [(PAGES, 7)] and PAGES in consumer._placed

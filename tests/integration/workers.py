@@ -163,6 +163,10 @@ class Cluster:
             "NEWS_BLOCKING_TIMEOUT": "1.0",
             "PYTHONUNBUFFERED": "1",
         })
+        # Tracing a failure: TEST_WORKER_LOG_LEVEL=DEBUG logs every fetch, seek and send of the
+        # workers (keep their logs with pytest --basetemp); NEWS_* of the shell never leak in.
+        if os.environ.get("TEST_WORKER_LOG_LEVEL"):
+            env["NEWS_LOG_LEVEL"] = os.environ["TEST_WORKER_LOG_LEVEL"]
         env.update(self.extra_env)
         return env
 

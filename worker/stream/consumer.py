@@ -118,6 +118,10 @@ class InputConsumer(faust_aiokafka.Consumer):
         self._booked: dict[TP, set[int]] = {}
         self._placed_epoch: dict[TP, int] = {}  # the epoch perform_seek last placed it in
         self._placed: set[TP] = set()  # input partitions placed since the latest assignment
+        # Assignments and revocations so far: a perform_seek that spans one stops (its offsets
+        # and partitions are another generation's; the new assignment's recovery seeks again).
+        self._assignments = 0
+        self._fetch_task: asyncio.Task[Any] | None = None  # the task Faust's fetch loop runs in
         self._holes: dict[TP, dict[int, int]] = {}  # offsets found empty: start -> end
         self._rereads: dict[TP, int] = {}  # partitions to read again from an offset let go
         self._live = False  # joined a group: every input record must come from Kafka
@@ -156,6 +160,7 @@ class InputConsumer(faust_aiokafka.Consumer):
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         # Nothing is processed until perform_seek has placed the partition.
+        self._assignments += 1
         self._live = True
         self.confirmed_at = time.monotonic()  # the group just answered: a member
         self._placed = set()
@@ -175,6 +180,7 @@ class InputConsumer(faust_aiokafka.Consumer):
         await super().on_partitions_assigned(assigned, generation_id)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self._assignments += 1
         leaving = self._inputs & set(revoked)
         if leaving and self._live:
             await self._hand_over(leaving)
@@ -234,7 +240,21 @@ class InputConsumer(faust_aiokafka.Consumer):
                 self._superseded.add(message)
 
     async def perform_seek(self) -> None:
-        """Seek each input partition to where processing resumes (see `start_offset`)."""
+        """Seek each input partition to where processing resumes (see `start_offset`).
+
+        Faust calls this from its recovery after each assignment, and from its fetch loop
+        whenever that fetched while the flow was stopped (it then drops what it fetched). The
+        fetch loop's call is not needed: the next assignment places every partition afresh,
+        and what is dropped within one placement is read again by `_reread_dropped`. It was
+        harmful: started in a rebalance, it waited there for the committed offsets and went
+        on in the next generation beside the recovery's own seek; the two interleaved, and a
+        partition was left placed with its fetched records gone and none ever to come
+        (tests/integration/test_identity.py, 19 pages never processed). So a seek that spans
+        an assignment or a revocation also stops there, before it places anything.
+        """
+        if self._fetch_task is not None and asyncio.current_task() is self._fetch_task:
+            return
+        generation = self._assignments
         committed = await self.seek_to_committed()
         inputs = {tp for tp in self.assignment() if self._is_input(tp.topic)}
         ordered = sorted(inputs)
@@ -247,6 +267,9 @@ class InputConsumer(faust_aiokafka.Consumer):
                 and (done := committed.get(tp)) is not None and done > latest.get(tp, 0)]
         if past:
             latest.update(await self._log_ends(past))
+        if self._assignments != generation:
+            log.debug("an assignment changed while seeking: its recovery seeks again")
+            return
         for tp, offset in committed.items():  # other partitions: as Faust does
             if tp not in inputs:
                 self._read_offset[tp] = offset if offset is not None and offset >= 0 else None
@@ -279,6 +302,8 @@ class InputConsumer(faust_aiokafka.Consumer):
             # outputs go out and are then dropped as stale, and come out again (a repeat).
             self.positions.forget(self._inputs - {tp})
             await self.seek(tp, start)
+            if self._assignments != generation:
+                return  # revoked or assigned again meanwhile: not placed in this generation
             self._placed_epoch[tp] = self._epoch[tp]
             self._placed.add(tp)
             self.positions.start_at(tp, start)
@@ -340,10 +365,50 @@ class InputConsumer(faust_aiokafka.Consumer):
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         """Faust's getmany, tagging input records with the epoch they were collected in."""
+        self._fetch_task = asyncio.current_task()
+        await self._reread_dropped()
         async for tp, message in super().getmany(timeout):
             if tp in self._inputs:
                 self._message_epoch[message] = self._fetch_epoch.get(tp, 0)
             yield tp, message
+
+    async def _reread_dropped(self) -> None:
+        """Read again the records the client handed out that Faust dropped before `admit`.
+
+        Faust's fetch loop drops a fetched batch, or the rest of one, when the flow stops or
+        the generation changes while it hands the batch out, and a record whose delivery a
+        flow stop cancels (faust/transport/consumer.py: getmany, _drain_messages). The
+        client's position is past them already, so within one placement nothing would read
+        them again: the partition would wait with lag for good, and no later record would
+        arrive to reveal the gap to `admit`. This runs before each fetch, when every record
+        handed out earlier was either delivered to a stream (alive, stamped with its epoch;
+        stamps are held weakly) or dropped. A placed partition whose records were handed out
+        past its next offset, with none of them alive, is sought back to that offset.
+        """
+        if not self._live or not self.flow_active or self.app.rebalancing:
+            return
+        lost: dict[TP, tuple[int, int]] = {}
+        for tp in sorted(self._placed & self._inputs - self._leaving):
+            start = self.positions.next.get(tp)
+            end = self._fetched.get(tp, (None, None))[0]
+            if start is not None and end is not None and end > start:
+                lost[tp] = (start, end)
+        if not lost:
+            return
+        for message, epoch in list(self._message_epoch.items()):
+            tp = message.tp
+            if tp in lost and epoch == self._epoch[tp] and message.offset >= lost[tp][0]:
+                del lost[tp]  # still on its way to the agent
+        for tp, (start, end) in lost.items():
+            self.rewinds += 1
+            log.warning("input %s:%s records %s..%s were fetched but dropped before they were "
+                        "processed (a flow stop); reading them again", tp.topic, tp.partition,
+                        start, end - 1, extra=fields("input.reread", topic=tp.topic,
+                                                     partition=tp.partition, offset=start))
+            try:
+                await self.seek(tp, start)
+            except IllegalStateError:
+                continue  # revoked meanwhile: its next owner starts it afresh
 
     # --- processing -----------------------------------------------------------------------
 
