@@ -55,12 +55,18 @@ def test_sends_failing_for_a_while(news: NewsApp) -> None:
         False, "sends have failed for 6 s and are being retried (NotLeaderForPartitionError)")
 
 
-def test_a_stalled_partition(news: NewsApp, monkeypatch: pytest.MonkeyPatch) -> None:
+def placed_at_10(news: NewsApp) -> InputConsumer:
+    """The worker's consumer with pages.raw:0 placed at offset 10, last moved at t=1000."""
     consumer = news.app.consumer
     assert isinstance(consumer, InputConsumer)
     consumer._inputs = {PAGES}
     consumer.positions.start_at(PAGES, 10)
     consumer._moved[PAGES] = 1000.0
+    return consumer
+
+
+def test_a_stalled_partition(news: NewsApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    consumer = placed_at_10(news)
     monkeypatch.setattr(consumer, "highwater", lambda tp: 25)
     assert readiness(news, now=1059.0)[0]
     assert readiness(news, now=1061.0) == (
@@ -73,11 +79,7 @@ def test_offsets_the_fetcher_passed_after_its_last_record_are_no_lag(
     news: NewsApp, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A transactional crawler's last page, then its commit marker: the end is one past it."""
-    consumer = news.app.consumer
-    assert isinstance(consumer, InputConsumer)
-    consumer._inputs = {PAGES}
-    consumer.positions.start_at(PAGES, 10)
-    consumer._moved[PAGES] = 1000.0
+    consumer = placed_at_10(news)
     monkeypatch.setattr(consumer, "highwater", lambda tp: 11)
     consumer._fetched[PAGES] = (10, 11)  # records up to 9 handed out, then the marker at 10
     assert list(consumer.lag()) == [("pages.raw", 0, 0)]

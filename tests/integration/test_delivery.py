@@ -38,6 +38,28 @@ async def alter_topic(bootstrap: str, topic: str, configs: dict[str, str]) -> No
         await admin.close()
 
 
+async def create_topic(cluster: Cluster, name: str, partitions: int,
+                       configs: dict[str, str]) -> None:
+    """Make `name` by hand (replication 1) before the worker does."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=configs)])
+    finally:
+        await admin.close()
+
+
+async def refused_start(cluster: Cluster) -> str:
+    """Start a worker that must refuse to start: exit 1, no traceback; its log."""
+    worker = cluster.start_worker(wait=False)
+    assert worker.process is not None
+    code = await asyncio.to_thread(worker.process.wait, 90)
+    log = worker.log()
+    assert code == 1, log[-2000:]
+    assert "Traceback" not in log
+    return log
+
+
 async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -138,14 +160,9 @@ async def test_a_poison_record_becomes_one_rejection_and_the_partition_moves_on(
     # that is not a stories record at all.
     broken = {"step": "url", "origin": f"{pages}:0:7", "ts": 1.7e9, "fp": "garbage",
               "article": {"page_id": "poison", "url": "https://x.example/news/poison"}}
-    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
-    await admin.start()
-    try:
-        # With the record limit the worker needs (its start-up check refuses less).
-        await admin.create_topics([NewTopic(stories, 1, 1, topic_configs={
-            "max.message.bytes": str(max_record_bytes(Settings()))})])
-    finally:
-        await admin.close()
+    # With the record limit the worker needs (its start-up check refuses less).
+    await create_topic(cluster, stories, 1, {
+        "max.message.bytes": str(max_record_bytes(Settings()))})
     producer = AIOKafkaProducer(bootstrap_servers=cluster.bootstrap, acks="all")
     await producer.start()
     try:
@@ -178,19 +195,8 @@ async def test_an_existing_topic_that_cannot_take_the_records_stops_the_worker_a
     change, instead of having the broker refuse its large articles at run time."""
     cluster: Cluster = worker_cluster()
     articles = cluster.topics["articles"]
-    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(articles, cluster.partitions, 1, topic_configs={
-            "max.message.bytes": "1048588"})])
-    finally:
-        await admin.close()
-    worker = cluster.start_worker(wait=False)
-    assert worker.process is not None
-    code = await asyncio.to_thread(worker.process.wait, 90)
-    log = worker.log()
-    assert code == 1, log[-2000:]
-    assert "Traceback" not in log
+    await create_topic(cluster, articles, cluster.partitions, {"max.message.bytes": "1048588"})
+    log = await refused_start(cluster)
     limit = max_record_bytes(Settings())
     assert (f"topic {articles} takes records up to 1048588 bytes, the worker writes up to "
             f"{limit}: kafka-configs.sh --alter --entity-type topics --entity-name {articles} "
@@ -206,20 +212,9 @@ async def test_an_output_topic_whose_min_insync_replicas_no_write_can_meet_stops
     broker (DescribeConfigs) and refuses to start, in one line saying what to change."""
     cluster: Cluster = worker_cluster()
     rejected = cluster.topics["rejected"]
-    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(rejected, cluster.partitions, 1, topic_configs={
-            "max.message.bytes": str(max_record_bytes(Settings())),
-            "min.insync.replicas": "2"})])
-    finally:
-        await admin.close()
-    worker = cluster.start_worker(wait=False)
-    assert worker.process is not None
-    code = await asyncio.to_thread(worker.process.wait, 90)
-    log = worker.log()
-    assert code == 1, log[-2000:]
-    assert "Traceback" not in log
+    await create_topic(cluster, rejected, cluster.partitions, {
+        "max.message.bytes": str(max_record_bytes(Settings())), "min.insync.replicas": "2"})
+    log = await refused_start(cluster)
     assert (f"topic {rejected} has min.insync.replicas=2 but 1 replica(s): the broker refuses "
             f"every acks=all write to it: kafka-configs.sh --alter --entity-type topics "
             f"--entity-name {rejected} --add-config min.insync.replicas=1") in log

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -11,11 +13,35 @@ import orjson
 from tests.stories import T0, Feed, article, body, decode, paragraph, partition_of
 from tests.unit.test_identity_properties import content
 from worker.pipeline.fingerprint import Fingerprint, body_key, material_hash
-from worker.pipeline.route import Routed
+from worker.pipeline.route import STORIES, Routed, identity_step
+from worker.pipeline.state import IdentityState, Staged
 
 URL = "https://www.harbourgazette.example/news/2025/11/03/storm-floods-city"
 STORM = "Storm floods city centre streets"
 TOLL = "Death toll rises to 12 as storm floods city centre"
+
+
+def step(feed: Feed, published: list[dict[str, Any]], record: Routed, *,
+         crash: bool = False) -> list[Routed]:
+    """One stories record through the identity stage as the worker runs it: its outputs
+    added to `published`, its state writes kept unless the worker `crash`es before them;
+    the stories records it sends on are returned."""
+    staged = Staged(feed.store)
+    assert record.key is not None
+    outputs = identity_step(record.value, partition_of(record.key),
+                            IdentityState(staged, feed.options))
+    published.extend(decode(o) for o in outputs if o.kind != STORIES)
+    if not crash:
+        staged.commit()
+    return [o for o in outputs if o.kind == STORIES]
+
+
+def until_verdict(run: Callable[[Routed], list[Routed]], hops: list[Routed]) -> Routed:
+    """Run a first sighting's probe hops until its verdict comes back (not run)."""
+    while hops and orjson.loads(hops[0].value)["step"] != "decide":
+        hops = [h for r in hops for h in run(r)]
+    [verdict] = [h for h in hops if orjson.loads(h.value)["step"] == "decide"]
+    return verdict
 
 
 def grown(seed: int, extra: int) -> str:
@@ -246,7 +272,6 @@ def test_a_record_of_the_previous_release_goes_on_to_its_url_key() -> None:
     import orjson
 
     from worker.pipeline.records import article_to_wire
-    from worker.pipeline.route import identity_step
     from worker.pipeline.state import url_key
 
     feed = Feed()
@@ -263,9 +288,6 @@ def test_a_verdict_crash_replay_never_publishes_a_version_twice_out_of_order() -
     (v1) and the worker dies after its outputs landed, before its state writes. The replayed
     verdict publishes v1 again; p2 must not have been published as v2 in between, so p2 goes
     back to the URL's key and is decided there, in its own record, after the verdict holds."""
-    from worker.pipeline.route import STORIES, identity_step
-    from worker.pipeline.state import IdentityState, Staged
-
     feed = Feed()
     p1 = article(page_id="p1")
     p2 = article(text=grown(1, 1), modified=T0 + timedelta(hours=1),
@@ -273,21 +295,11 @@ def test_a_verdict_crash_replay_never_publishes_a_version_twice_out_of_order() -
     log = [*feed.records(p1, "pages:0:1"), *feed.records(p2, "pages:0:2")]
     published: list[dict[str, Any]] = []
 
-    def run(record: Routed, *, crash: bool = False) -> list[Routed]:
-        staged = Staged(feed.store)
-        assert record.key is not None
-        outputs = identity_step(record.value, partition_of(record.key),
-                                IdentityState(staged, feed.options))
-        published.extend(decode(o) for o in outputs if o.kind != STORIES)
-        if not crash:
-            staged.commit()
-        return [o for o in outputs if o.kind == STORIES]
+    run = partial(step, feed, published)
 
     hops = run(log[0])  # p1 probes
     assert run(log[1]) == []  # p2 parks behind it
-    while hops and orjson.loads(hops[0].value)["step"] != "decide":
-        hops = [h for r in hops for h in run(r)]
-    [verdict] = [h for h in hops if orjson.loads(h.value)["step"] == "decide"]
+    verdict = until_verdict(run, hops)
     sent = run(verdict, crash=True)  # outputs out, state writes lost
     assert [(o["_kind"], o["version"]) for o in published] == [("article", 1)]
     assert [orjson.loads(r.value)["origin"] for r in sent if r.key == verdict.key] == [
@@ -308,9 +320,6 @@ def test_a_parked_pages_record_replayed_after_a_crash_waits_for_the_verdicts_cop
     article landed, before its state writes. The replay from the committed offset (before p1)
     meets p2's original record with the URL already bound: decided there, p2 would be v2 with
     another content. It waits for the verdict's copy, which comes after p3 as the first time."""
-    from worker.pipeline.route import STORIES, identity_step
-    from worker.pipeline.state import IdentityState, Staged
-
     feed = Feed()
     p1 = article(page_id="p1")
     p2 = article(text=grown(1, 1), modified=T0 + timedelta(hours=1),
@@ -319,22 +328,12 @@ def test_a_parked_pages_record_replayed_after_a_crash_waits_for_the_verdicts_cop
                  fetched=T0 + timedelta(hours=2), page_id="p3")
     published: list[dict[str, Any]] = []
 
-    def run(record: Routed, *, crash: bool = False) -> list[Routed]:
-        staged = Staged(feed.store)
-        assert record.key is not None
-        outputs = identity_step(record.value, partition_of(record.key),
-                                IdentityState(staged, feed.options))
-        published.extend(decode(o) for o in outputs if o.kind != STORIES)
-        if not crash:
-            staged.commit()
-        return [o for o in outputs if o.kind == STORIES]
+    run = partial(step, feed, published)
 
     [u1], [u2], [u3] = (feed.records(p, f"pages:0:{n}") for n, p in enumerate((p1, p2, p3)))
     hops = run(u1)
     assert run(u2) == []  # parked
-    while hops and orjson.loads(hops[0].value)["step"] != "decide":
-        hops = [h for r in hops for h in run(r)]
-    [verdict] = [h for h in hops if orjson.loads(h.value)["step"] == "decide"]
+    verdict = until_verdict(run, hops)
     [copy] = [r for r in run(verdict) if r.key == verdict.key]  # v1; p2 sent back
     assert run(u3, crash=True) == []  # p3 parks behind p2's copy; its writes are lost
     sent: list[Routed] = []
@@ -357,39 +356,19 @@ def test_a_crawl_arriving_while_the_verdicts_copies_travel_keeps_its_turn() -> N
     publishes v1 and sends p2 back to the URL key; p3 and p4, later crawls, reach the URL key
     before that copy. They wait behind it (parked), are sent back when it is decided, and come
     out as v3 and v4, after p2's v2: versions in crawl order, none counted as older."""
-    from worker.pipeline.route import STORIES, identity_step
-    from worker.pipeline.state import IdentityState, Staged
-
     feed = Feed()
     pages = [article(page_id="p1")] + [
         article(text=grown(1, n), modified=T0 + timedelta(hours=n),
                 fetched=T0 + timedelta(hours=n), page_id=f"p{n + 1}") for n in (1, 2, 3)]
     published: list[dict[str, Any]] = []
-    queue: list[Routed] = []
-
-    def run(record: Routed) -> None:
-        staged = Staged(feed.store)
-        assert record.key is not None
-        outputs = identity_step(record.value, partition_of(record.key),
-                                IdentityState(staged, feed.options))
-        staged.commit()
-        published.extend(decode(o) for o in outputs if o.kind != STORIES)
-        queue.extend(o for o in outputs if o.kind == STORIES)
-
+    run = partial(step, feed, published)
     u1, u2, u3, u4 = (feed.records(p, f"pages:0:{n}")[0] for n, p in enumerate(pages))
-    run(u1)
+    hops = run(u1)
     run(u2)  # parked behind the probe
-    while not any(orjson.loads(r.value)["step"] == "decide" for r in queue):
-        hops, queue[:] = list(queue), []
-        for hop in hops:
-            run(hop)
-    [verdict] = [r for r in queue if orjson.loads(r.value)["step"] == "decide"]
-    queue.clear()
-    run(verdict)  # v1 out, p2's copy on its way to the URL key
-    run(u3)  # p3 and p4 were on the URL's partition before that copy
-    run(u4)
+    queue = run(until_verdict(run, hops))  # v1 out, p2's copy on its way to the URL key
+    queue += run(u3) + run(u4)  # p3 and p4 were on the URL's partition before that copy
     while queue:  # the copies, in partition order (p2's, then p3's and p4's)
-        run(queue.pop(0))
+        queue += run(queue.pop(0))
     assert [(o["page_id"], o["_kind"], o["version"]) for o in published] == [
         ("p1", "article", 1), ("p2", "article", 2), ("p3", "article", 3),
         ("p4", "article", 4)]

@@ -298,25 +298,15 @@ def decide_url(
         # behind them, or it would be decided first (its version 2 out before the parked
         # page's, which then counted as older: crawl order lost, tests/integration/
         # test_rebalance.py). A replay of a decided page (its origin known) is answered below.
-        if any(o == origin for o, _ in known.parked):
-            return UrlDecision(Action.WAIT, None)
-        if len(known.parked) >= MAX_PARKED:
-            return UrlDecision(Action.FULL, None)
-        known.parked.append([origin, page_id or ""])
-        known.last_seen = max(known.last_seen, clock)
-        return UrlDecision(Action.PARK, known)
+        return _park(known, origin, page_id, clock)
     if known is not None and known.bound:
         # A replayed verdict of a page already decided lands here too (its origin is known).
         return _known_url(known, page, origin, clock)
     if known is not None and (probe is None or known.pending != origin):
         # Pending: this URL's first probe is in flight. Wait behind it, once.
-        if origin == known.pending or any(o == origin for o, _ in known.parked):
+        if origin == known.pending:
             return UrlDecision(Action.WAIT, None)
-        if len(known.parked) >= MAX_PARKED:
-            return UrlDecision(Action.FULL, None)
-        known.parked.append([origin, page_id or ""])
-        known.last_seen = max(known.last_seen, clock)
-        return UrlDecision(Action.PARK, known)
+        return _park(known, origin, page_id, clock)
     if probe is None:
         pending = UrlEntry(story="", own=False, last_seen=clock, pending=origin, since=clock)
         return UrlDecision(Action.PROBE, pending)
@@ -340,6 +330,17 @@ def seed_url(entry: UrlEntry | None, story: str, version: int, modified: int | N
         return None
     return UrlEntry(story=story, own=True, version=version, modified=modified,
                     fetched=last_seen, last_seen=max(last_seen, clock))
+
+
+def _park(entry: UrlEntry, origin: str, page_id: str | None, clock: int) -> UrlDecision:
+    """The page waits behind `entry`'s parked pages (a replay of a parked one: once)."""
+    if any(o == origin for o, _ in entry.parked):
+        return UrlDecision(Action.WAIT, None)
+    if len(entry.parked) >= MAX_PARKED:
+        return UrlDecision(Action.FULL, None)
+    entry.parked.append([origin, page_id or ""])
+    entry.last_seen = max(entry.last_seen, clock)
+    return UrlDecision(Action.PARK, entry)
 
 
 def _remember(entry: UrlEntry, origin: str, version: int) -> None:
