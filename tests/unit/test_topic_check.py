@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from worker.settings import Settings
+from worker.stream import topics
 from worker.stream.app import NewsApp, create_app, max_record_bytes
 from worker.stream.topics import topic_problems, topic_specs, topic_warnings
 
@@ -154,3 +156,30 @@ def test_a_written_topic_passes_only_if_acknowledged_outputs_are_on_enough_broke
     problems = topic_problems(news, articles, 4, replicas,
                               {**good(articles), "min.insync.replicas": str(insync)})
     assert (problems == []) == (needed <= insync <= replicas), problems
+
+
+class _Metadata:
+    """An admin client whose brokers list the new topics only from the `shown_from`-th look."""
+
+    def __init__(self, shown_from: int) -> None:
+        self.looks, self.shown_from = 0, shown_from
+
+    async def describe_topics(self, names: list[str]) -> list[dict[str, Any]]:
+        self.looks += 1
+        known = self.looks >= self.shown_from
+        return [{"topic": name, "error_code": 0 if known else 3,
+                 "partitions": [{"partition": 0}] if known else []} for name in names]
+
+
+async def test_start_up_waits_until_the_brokers_list_the_topics_it_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """KRaft brokers list a created topic a moment after the controller answers; a consumer
+    joining before is assigned nothing for a metadata refresh (5 min)."""
+    monkeypatch.setattr(topics, "METADATA_POLL", 0.0)
+    late = _Metadata(shown_from=4)
+    assert await topics.await_metadata(late, ["a", "b"], timeout=5.0)  # type: ignore[arg-type]
+    assert late.looks == 4
+    never = _Metadata(shown_from=10**9)
+    assert not await topics.await_metadata(never, ["a"], timeout=0.05)  # type: ignore[arg-type]
+    assert never.looks > 1

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -40,6 +41,7 @@ from worker.stream.app import FUTURE_TIMESTAMP_MS, NewsApp, topic_config
 log = logging.getLogger(__name__)
 _TOPIC_ALREADY_EXISTS = 36
 CONNECT_TIMEOUT = 30.0  # seconds to wait for the broker at start-up
+METADATA_POLL = 0.2  # seconds between looks for topics just created in the brokers' metadata
 
 
 def topic_specs(news: NewsApp) -> list[NewTopic]:
@@ -97,11 +99,37 @@ async def ensure_topics(news: NewsApp) -> list[str]:
                 raise ToolError(f"cannot create topic {name}: error {code} {message or ''}")
         names = [spec.name for spec in missing]
         log.info("created topics: %s", ", ".join(names))
+        await await_metadata(admin, names)
         return names
     except KafkaError as exc:
         raise ToolError(f"cannot create the worker's topics: {exc}") from None
     finally:
         await admin.close()
+
+
+async def await_metadata(admin: AIOKafkaAdminClient, names: list[str],
+                         timeout: float = CONNECT_TIMEOUT) -> bool:
+    """Wait until the brokers' metadata lists the topics just created, with their partitions.
+
+    The controller answers CreateTopics before the brokers have applied the new topics (KRaft
+    propagates them a moment later). A consumer that joins its group meanwhile is assigned
+    nothing ("Ignoring missing topic") and waits for its next metadata refresh, five minutes,
+    before it gets a partition: a worker started under load processed nothing for 90 s
+    (test_transactional_input). False if they did not appear in `timeout` s (logged; the
+    worker then starts anyway and gets them at that refresh).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        described = await admin.describe_topics(names)
+        listed = {t["topic"] for t in described if t["error_code"] == 0 and t["partitions"]}
+        if listed >= set(names):
+            return True
+        if time.monotonic() >= deadline:
+            log.warning("topics created %.0f s ago are not in the brokers' metadata yet: %s; "
+                        "their partitions are assigned at the next metadata refresh", timeout,
+                        ", ".join(sorted(set(names) - listed)))
+            return False
+        await asyncio.sleep(METADATA_POLL)
 
 
 def topic_problems(news: NewsApp, spec: NewTopic, partitions: int, replication: int,
