@@ -101,7 +101,12 @@ class Topics:
             admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
             await admin.start()
             try:
-                [described] = await admin.describe_topics([topic])
+                # A topic created a moment ago may not be in the broker's metadata yet (KRaft
+                # applies it after the controller answers): no partitions would read as empty.
+                deadline = time.monotonic() + 30
+                while not (described := (await admin.describe_topics([topic]))[0])["partitions"]:
+                    assert time.monotonic() < deadline, f"{topic} not in the metadata in 30 s"
+                    await asyncio.sleep(0.2)
             finally:
                 await admin.close()
             numbers = sorted(p["partition"] for p in described["partitions"])
