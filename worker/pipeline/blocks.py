@@ -29,6 +29,7 @@ _WORD = re.compile(r"\w+")
 _STANDFIRST_MAX_WORDS = 40
 # A paragraph of this many words, mostly not links, is the story's prose.
 _PROSE_WORDS = 20
+PROSE_LINE_WORDS = 8  # a line of this many words is prose (fewer: a menu item, a label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +180,10 @@ def filter_blocks(blocks: list[Block]) -> list[Block]:
     while kept and kept[-1].kind == "head":
         kept.pop()
     return kept
+
+
+def prose_share(text: str) -> float:
+    """Share of the text in prose lines; a menu dump is mostly one- to three-word lines."""
+    lines = text.splitlines()
+    prose = sum(len(line) for line in lines if len(line.split()) >= PROSE_LINE_WORDS)
+    return prose / max(1, sum(len(line) for line in lines))

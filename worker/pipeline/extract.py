@@ -29,6 +29,7 @@ from worker.pipeline.blocks import (
     can_mark,
     filter_blocks,
     mark_links,
+    prose_share,
     strip_markers,
     unmark_links,
 )
@@ -57,8 +58,6 @@ FULL_CASCADE_BELOW = 1500
 # changed no other page of either corpus; pages without paragraphs (index pages, forms) never
 # pay for it.
 RECALL_PAGE_CHARS = 1500
-# Lines shorter than this many words are menu lines, not prose.
-_PROSE_LINE_WORDS = 8
 SECTION_SHARE = 0.25
 SHORT_SHARE = 0.5
 VISIBLE_SHARE = 0.15
@@ -214,7 +213,7 @@ def _needs_full_cascade(text: str, length: int, tree: HtmlElement, page_chars: i
     changed nothing on the other pages, and costs about as much again as the fast run (once
     almost two seconds: readability on a large page).
     """
-    if _prose_share(text) < 0.5:
+    if prose_share(text) < 0.5:
         return True
     if length >= FULL_CASCADE_BELOW:
         return length < SECTION_SHARE * page_chars
@@ -247,13 +246,6 @@ def _run_trafilatura(tree: HtmlElement, marked: bool, page_chars: int
         )
         body = getattr(doc, "body", None) if doc is not None else None
     return body, missed
-
-
-def _prose_share(text: str) -> float:
-    """Share of the text in prose lines; a menu dump is mostly one- to three-word lines."""
-    lines = text.splitlines()
-    prose = sum(len(line) for line in lines if len(line.split()) >= _PROSE_LINE_WORDS)
-    return prose / max(1, sum(len(line) for line in lines))
 
 
 def extract_html(page: RawPage, options: PipelineOptions, *, validated: bool = False

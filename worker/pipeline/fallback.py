@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 
 import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
 
+from worker.pipeline.blocks import PROSE_LINE_WORDS, prose_share
+from worker.pipeline.gaps import shingles
+
 log = logging.getLogger(__name__)
 
-_WORD = re.compile(r"\w+")
 # trim: readability's text lies within ours and keeps this share of our shingles or more ...
 TRIM_INSIDE = 0.95
 TRIM_KEEP = (0.5, 0.9)  # ... and between half and nine tenths of ours
@@ -40,20 +41,8 @@ TRIM_KEEP = (0.5, 0.9)  # ... and between half and nine tenths of ours
 EXTEND_HOLDS = 0.8
 EXTEND_RATIO = 2.0
 EXTEND_PROSE = 0.8  # ... with this share of its characters in prose lines
-_PROSE_LINE_WORDS = 8
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "td", "th",
            "blockquote", "pre", "dd", "dt", "section", "article", "ul", "ol", "table")
-
-
-def _shingles(text: str) -> set[tuple[str, ...]]:
-    words = _WORD.findall(text.casefold())
-    return {tuple(words[i:i + 4]) for i in range(len(words) - 3)}
-
-
-def _prose_share(text: str) -> float:
-    lines = [line for line in text.splitlines() if line.strip()]
-    prose = sum(len(line) for line in lines if len(line.split()) >= _PROSE_LINE_WORDS)
-    return prose / max(1, sum(len(line) for line in lines))
 
 
 def summary_text(summary: HtmlElement) -> str:
@@ -86,7 +75,7 @@ def readability_text(tree: HtmlElement) -> str:
 
 def prefer_readability(ours: str, theirs: str) -> bool:
     """True when readability's text should replace ours (the trim or the extend rule)."""
-    mine, other = _shingles(ours), _shingles(theirs)
+    mine, other = shingles(ours), shingles(theirs)
     if not mine or not other:
         return False
     shared = len(mine & other)
@@ -94,7 +83,7 @@ def prefer_readability(ours: str, theirs: str) -> bool:
         return True
     # "holds ours" is measured on our prose lines: breadcrumbs, dates and labels that our text
     # kept above the story are not the story readability must hold
-    prose = _shingles("\n".join(line for line in ours.splitlines()
-                                if len(line.split()) >= _PROSE_LINE_WORDS)) or mine
+    prose = shingles("\n".join(line for line in ours.splitlines()
+                                if len(line.split()) >= PROSE_LINE_WORDS)) or mine
     return (len(prose & other) >= EXTEND_HOLDS * len(prose)
-            and len(other) >= EXTEND_RATIO * len(mine) and _prose_share(theirs) >= EXTEND_PROSE)
+            and len(other) >= EXTEND_RATIO * len(mine) and prose_share(theirs) >= EXTEND_PROSE)

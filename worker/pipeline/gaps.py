@@ -64,7 +64,8 @@ def _text(el: HtmlElement) -> str:
     return " ".join(" ".join(_texts(el)).split())
 
 
-def _shingles(text: str) -> set[tuple[str, ...]]:
+def shingles(text: str) -> set[tuple[str, ...]]:
+    """The text's word 4-grams (case-folded); a shorter text is its one n-gram."""
     words = _WORD.findall(text.casefold())
     return {tuple(words[i:i + 4]) for i in range(max(1, len(words) - 3))} if words else set()
 
@@ -104,8 +105,8 @@ def _is_repeat(text: str, body: _Body) -> bool:
     """True when the text is already in the body (the same line, or most of its 4-grams)."""
     if _norm(text) in body.keys:
         return True
-    shingles = _shingles(text)
-    return len(shingles & body.shingles) >= _REPEAT_SHARE * len(shingles)
+    grams = shingles(text)
+    return len(grams & body.shingles) >= _REPEAT_SHARE * len(grams)
 
 
 def _candidate(child: HtmlElement, group: int, body: _Body) -> list[Block]:
@@ -129,12 +130,12 @@ class _Body:
 
     def __init__(self, blocks: list[Block]) -> None:
         self.keys = {_norm(b.text) for b in blocks}
-        self.shingles: set[tuple[str, ...]] = set().union(*(_shingles(b.text) for b in blocks))
+        self.shingles: set[tuple[str, ...]] = set().union(*(shingles(b.text) for b in blocks))
 
     def add(self, blocks: list[Block]) -> None:
         for b in blocks:
             self.keys.add(_norm(b.text))
-            self.shingles |= _shingles(b.text)
+            self.shingles |= shingles(b.text)
 
 
 def fill_gaps(texts: list[tuple[HtmlElement, str]], blocks: list[Block]) -> list[Block]:
@@ -217,7 +218,6 @@ def _child_index(el: HtmlElement | None, container: HtmlElement, position: dict[
             return position.get(id(el))
         el = parent
     return None
-
 
 
 def _opening(el: HtmlElement, br: HtmlElement) -> tuple[str, float] | None:
