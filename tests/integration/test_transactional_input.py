@@ -12,7 +12,7 @@ The other half: a real page fetched but not yet processed, behind a page stuck i
 extraction process, with a commit marker after it, still counts as lag and the partition is
 still reported stalled.
 
-The worker reads input `read_committed` (worker/stream/consumer.py, `_InputConsumerThread`):
+The worker reads input `read_committed` (worker/stream/fetcher.py, `InputConsumerThread`):
 pages of a transaction the crawler aborted are never processed, and the pages after it are,
 in order; while a transaction is open nothing after it is fetched (the last stable offset):
 those pages count as lag, and the partition reads as stalled once the transaction has held the

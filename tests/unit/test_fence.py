@@ -77,7 +77,7 @@ def test_the_private_names_the_worker_uses_exist() -> None:
             assert hasattr(owner, name), f"{owner.__qualname__}.{name} is gone"
     assert "_coordinator" in AIOKafkaConsumer.__init__.__code__.co_names
     assert "_subscription" in AIOKafkaConsumer.__init__.__code__.co_names
-    # _InputConsumerThread sets _isolation_level after construction: only a value start()
+    # InputConsumerThread sets _isolation_level after construction: only a value start()
     # reads (for its Fetcher) takes effect, so both must still use the name.
     assert "_isolation_level" in AIOKafkaConsumer.__init__.__code__.co_names
     assert "_isolation_level" in AIOKafkaConsumer.start.__code__.co_names

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.stream.consumer import split_hole
+from worker.stream.positions import split_hole
 
 
 def test_a_transaction_marker_above_the_log_start_never_held_a_page() -> None:

@@ -25,8 +25,9 @@ originals into duplicates of later pages):
 
   perform_seek   every input partition starts at its committed offset, or its earliest one
                  when nothing is committed; acks and gaps restart there. Input seeks run on
-                 the consumer thread, where each starts a new "epoch" of the partition, and
-                 every fetched batch is stamped there with the epochs it was collected in
+                 the consumer thread (worker/stream/fetcher.py), where each starts a new
+                 "epoch" of the partition, and every fetched batch is stamped there with the
+                 epochs it was collected in
   admit(msg)     the agents process a record only if it was fetched after its partition's
                  latest seek and is the partition's next offset (worker/stream/positions.py); a
                  later offset seeks the partition back, and records are dropped until the
@@ -61,7 +62,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Any, cast
+from typing import Any
 from weakref import WeakKeyDictionary, WeakSet
 
 from aiokafka import AIOKafkaConsumer
@@ -71,12 +72,12 @@ from faust.types import TP, Message
 from faust.types.transports import ConsumerT
 
 from worker.logs import fields
-from worker.stream.positions import Positions, Verdict
+from worker.stream.fetcher import InputConsumerThread
+from worker.stream.positions import DELETED, HOLE, Positions, Verdict, split_hole, start_offset
 
 log = logging.getLogger(__name__)
 
 HAND_OVER_WAIT = 20.0  # seconds a revoked partition's events in flight get to be published
-READ_COMMITTED = "read_committed"  # the worker consumer's isolation level (aborted pages unseen)
 
 
 class InputConsumer(faust_aiokafka.Consumer):
@@ -131,10 +132,10 @@ class InputConsumer(faust_aiokafka.Consumer):
         # When the group last confirmed this member (an assignment, or the send time of a
         # heartbeat it answered; monotonic, written on the consumer thread too).
         self.confirmed_at = 0.0
-        self.leased = False  # heartbeats are watched (see _InputConsumerThread.on_start)
+        self.leased = False  # heartbeats are watched (see InputConsumerThread.on_start)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
-        return _InputConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        return InputConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def _is_input(self, topic: str) -> bool:
         return topic in self.input_topics()
@@ -358,7 +359,7 @@ class InputConsumer(faust_aiokafka.Consumer):
             await super().seek(partition, offset)
             return
         thread = self._thread
-        assert isinstance(thread, _InputConsumerThread)  # noqa: S101 - see _new_consumer_thread
+        assert isinstance(thread, InputConsumerThread)  # noqa: S101 - see _new_consumer_thread
         await thread.seek_input(partition, offset)
 
     # --- fetching -------------------------------------------------------------------------
@@ -626,110 +627,6 @@ class InputConsumer(faust_aiokafka.Consumer):
         empty = max(0, min(fetched, end) - max(record_end, offset))
         return max(0, end - offset - empty)
 
-DELETED, HOLE = "deleted", "hole"  # the `kind` of news_input_skipped_offsets_total
-
-
-def split_hole(start: int, end: int, log_start: int | None) -> tuple[int, int]:
-    """(deleted, never held a record) of the empty offsets [start, end), given the log start.
-
-    Offsets below the log start were removed by retention or DeleteRecords (they may have held
-    pages); the rest never held one to process (transaction markers, aborted transactions'
-    records, records compacted away). With the log start unknown, all count as deleted: a
-    loss is not ruled out.
-    """
-    if log_start is None:
-        return end - start, 0
-    deleted = max(0, min(end, log_start) - start)
-    return deleted, end - start - deleted
-
-
-def start_offset(committed: int | None, earliest: int, end: int) -> int:
-    """Where an input partition resumes: its committed offset while that record exists.
-
-    Never committed: its earliest offset. Committed below the earliest (retention or deleted
-    records removed what was not processed yet): the earliest, and the offsets in between are
-    counted as skipped. Committed past the end (the topic was deleted and made again): the
-    earliest, as Kafka's auto.offset.reset=earliest would.
-    """
-    if committed is None or committed < earliest or committed > end:
-        return earliest
-    return committed
-
-
-class _InputConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """The aiokafka consumer's thread: input seeks and batch stamps happen here, in order."""
-
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        """Faust's consumer, reading only committed transactions (`read_committed`).
-
-        Faust reads `read_uncommitted` except under exactly-once (which the worker does not
-        use): a page a crawler wrote in a transaction and then aborted was processed and
-        published. aiokafka takes the level as a constructor argument Faust does not pass;
-        it is kept in `_isolation_level` and read by `start()` for its Fetcher (and offset
-        lookups), so it is set here, before the consumer starts. Aborted records and
-        markers are never handed out: `Positions` sees a jump, re-reads once and commits
-        over the range as a hole. Records after an open transaction (the last stable
-        offset) are not fetched until it ends; they count as lag meanwhile.
-        """
-        consumer = super()._create_worker_consumer(transport)
-        consumer._isolation_level = READ_COMMITTED  # noqa: SLF001 - see fence.py
-        return consumer
-
-    async def on_start(self) -> None:
-        await super().on_start()
-        # aiokafka keeps the time of the last answered heartbeat to itself: note it.
-        coordinator = getattr(self._ensure_consumer(), "_coordinator", None)
-        beat = getattr(coordinator, "_do_heartbeat", None)
-        owner = self._owner
-        if beat is None:  # another aiokafka (fence.PINNED): no lease rather than no progress
-            log.error("aiokafka's coordinator has no _do_heartbeat: the membership lease is "
-                      "off (a worker cut off from the brokers may write after its eviction)")
-            return
-        owner.leased = True
-
-        async def heartbeat() -> bool:
-            sent = time.monotonic()
-            answered = bool(await beat())
-            if answered:
-                owner.confirmed_at = max(owner.confirmed_at, sent)
-            return answered
-
-        coordinator._do_heartbeat = heartbeat  # type: ignore[union-attr]  # noqa: SLF001
-
-    async def seek_input(self, tp: TP, offset: int) -> None:
-        """Seek an input partition and start its next epoch, on the consumer thread."""
-        await self.call_thread(self._seek_input, tp, offset)
-
-    async def _seek_input(self, tp: TP, offset: int) -> None:
-        self._ensure_consumer().seek(faust_aiokafka.ensure_aiokafka_TP(tp), offset)
-        self._owner._epoch[tp] += 1  # noqa: SLF001 - the owner's epochs, kept on this thread
-        self._owner._fetched[tp] = (offset, offset)  # noqa: SLF001 - nothing fetched from here
-
-    async def _fetch_records(self, consumer: Any, active_partitions: set[TP],
-                             timeout: float | None = None,
-                             max_records: int | None = None) -> Any:
-        records = await super()._fetch_records(consumer, active_partitions, timeout=timeout,
-                                               max_records=max_records)
-        # No await since aiokafka collected them: no seek on this thread came in between.
-        self._owner._fetch_epoch = dict(self._owner._epoch)  # noqa: SLF001 - as above
-        owner, fetched = self._owner, self._owner._fetched  # noqa: SLF001 - as above
-        now = time.monotonic()
-        for tp in tuple(self._owner._inputs):  # noqa: SLF001 - as above
-            state = fetch_state(consumer, tp)
-            if state is None:
-                continue
-            position = int(state.position)
-            batch = records.get(tp)
-            record_end = batch[-1].offset + 1 if batch else fetched.get(tp, (position,))[0]
-            fetched[tp] = (record_end, position)
-            if state.highwater is not None:  # of this fetch's response
-                owner._note_clear(tp, owner._lag(tp, int(state.highwater)), now)  # noqa: SLF001
-        return records
-
-    @property
-    def _owner(self) -> InputConsumer:
-        return cast(InputConsumer, self.consumer)
-
 
 class _ReadOffsets(defaultdict[TP, int | None]):
     """Faust's read offsets, always None for input partitions.
@@ -745,21 +642,6 @@ class _ReadOffsets(defaultdict[TP, int | None]):
 
     def __setitem__(self, tp: TP, offset: int | None) -> None:
         super().__setitem__(tp, None if self._is_input(tp.topic) else offset)
-
-
-def fetch_state(consumer: Any, tp: TP) -> Any:
-    """aiokafka's fetch state of `tp`, if it has a valid position; else None.
-
-    `.position` is the next offset it fetches (past control and aborted records), and
-    `.highwater` the log end as of the latest fetch response. `AIOKafkaConsumer.position` is a
-    coroutine that waits for a position; this reads the same state without waiting.
-    """
-    subscription = consumer._subscription.subscription  # noqa: SLF001 - see fence.py
-    assignment = subscription.assignment if subscription is not None else None
-    state = assignment.state_value(tp) if assignment is not None else None
-    if state is None or not state.has_valid_position:
-        return None
-    return state
 
 
 def input_consumer(consumer: ConsumerT) -> InputConsumer | None:

@@ -20,16 +20,17 @@ Private names used here, and why:
           ._thread, ._commit_offsets        InputConsumer (stream/consumer.py): the strict
                                             input consumer's hooks; the commit on hand-over
     faust AIOKafkaConsumerThread._fetch_records, ._ensure_consumer, ._create_worker_consumer
-                                            _InputConsumerThread: seek epochs, batch stamps;
+                                            InputConsumerThread (stream/fetcher.py): seek
+                                            epochs, batch stamps;
                                             the consumer it builds, before it starts
     aiokafka AIOKafkaConsumer._isolation_level
-                                            _InputConsumerThread: read_committed (Faust sets
+                                            InputConsumerThread: read_committed (Faust sets
                                             it only under exactly-once; start() hands it to
                                             the Fetcher): aborted crawler pages are unseen
     aiokafka AIOKafkaConsumer._client       network_client(): metadata for the CLI tools
     aiokafka AIOKafkaConsumer._subscription (.subscription.assignment.state_value(tp)
           .has_valid_position, .position, .highwater)
-                                            consumer.fetch_state(): where the fetcher
+                                            fetcher.fetch_state(): where the fetcher
                                             stands, past commit markers (the input lag), and
                                             the log end it last saw (when lag began)
     aiokafka AIOKafkaConsumer._coordinator, GroupCoordinator._do_heartbeat

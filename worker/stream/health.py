@@ -33,7 +33,8 @@ from mode.types.signals import BaseSignalT
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from worker.stream.consumer import DELETED, HOLE, input_consumer
+from worker.stream.consumer import input_consumer
+from worker.stream.positions import DELETED, HOLE
 
 if TYPE_CHECKING:
     from worker.stream.app import NewsApp

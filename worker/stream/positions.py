@@ -10,6 +10,9 @@ Pure bookkeeping (no I/O); `worker/stream/consumer.py` applies it to Faust's con
                                    `rewind_to` and drop records until that one arrives
     After a REWIND, if the first record read again is the same later offset, the offsets in
     between do not exist (transaction markers, retention): ADMIT with `hole` = that range.
+
+    start_offset(...)      where a partition resumes (its committed offset while it exists)
+    split_hole(...)        which offsets of a hole retention deleted and which never held one
 """
 
 from __future__ import annotations
@@ -81,3 +84,33 @@ def key_partition(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner gives `key` (murmur2, as the Java client)."""
     digest: int = murmur2(key)
     return (digest & 0x7FFFFFFF) % partitions
+
+
+DELETED, HOLE = "deleted", "hole"  # the `kind` of news_input_skipped_offsets_total
+
+
+def split_hole(start: int, end: int, log_start: int | None) -> tuple[int, int]:
+    """(deleted, never held a record) of the empty offsets [start, end), given the log start.
+
+    Offsets below the log start were removed by retention or DeleteRecords (they may have held
+    pages); the rest never held one to process (transaction markers, aborted transactions'
+    records, records compacted away). With the log start unknown, all count as deleted: a
+    loss is not ruled out.
+    """
+    if log_start is None:
+        return end - start, 0
+    deleted = max(0, min(end, log_start) - start)
+    return deleted, end - start - deleted
+
+
+def start_offset(committed: int | None, earliest: int, end: int) -> int:
+    """Where an input partition resumes: its committed offset while that record exists.
+
+    Never committed: its earliest offset. Committed below the earliest (retention or deleted
+    records removed what was not processed yet): the earliest, and the offsets in between are
+    counted as skipped. Committed past the end (the topic was deleted and made again): the
+    earliest, as Kafka's auto.offset.reset=earliest would.
+    """
+    if committed is None or committed < earliest or committed > end:
+        return earliest
+    return committed
