@@ -35,7 +35,7 @@ from worker.pipeline.blocks import (
 )
 from worker.pipeline.clean import site_name_from_title
 from worker.pipeline.fallback import prefer_readability, readability_text
-from worker.pipeline.gaps import fill_gaps, fill_opening, page_texts
+from worker.pipeline.gaps import fill_gaps, fill_opening, page_texts, shingles
 from worker.pipeline.metadata import PageMetadata, read_metadata
 from worker.pipeline.mojibake import repair_mojibake
 from worker.pipeline.options import PipelineOptions
@@ -139,16 +139,11 @@ def drop_standfirst(tree: HtmlElement, blocks: list[Block], description: str | N
     return blocks[1:] if any(a is outer for a in inner.iterancestors()) else blocks
 
 
-def _shingles(text: str) -> set[tuple[str, ...]]:
-    toks = _WORD.findall(text.lower())
-    return {tuple(toks[i:i + 4]) for i in range(max(1, len(toks) - 3))} if toks else set()
-
-
 def prefer_declared_body(extracted: str, declared: str | None) -> str:
     """The page's JSON-LD articleBody when it clearly holds the whole story we only partly found."""
     if not declared or len(declared) < 1.3 * len(extracted):
         return extracted  # (cheap test first: it must be clearly longer to hold more)
-    ours, theirs = _shingles(extracted), _shingles(declared)
+    ours, theirs = shingles(extracted), shingles(declared)
     if not theirs or len(theirs) < 1.4 * max(1, len(ours)) or len(theirs) < 50:
         return extracted
     if len(ours & theirs) < 0.8 * max(1, len(ours)):
