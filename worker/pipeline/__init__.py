@@ -6,6 +6,10 @@
 No Kafka, no environment, no clock, no network: callers pass the receive time and options.
 `process_page` is the one boundary where `PageRejected` (and any unexpected error) becomes a
 `Rejection` value, so nothing raises out of the pipeline.
+
+The extraction stages (trafilatura, numpy, py3langid: ~0.4 s of imports) are imported on the
+first page, not with this package: the processes that only route and decide (`process`'s
+parent, the CLI tools) import `worker.pipeline.*` modules without paying for them.
 """
 
 from __future__ import annotations
@@ -15,11 +19,7 @@ import re
 from datetime import datetime
 
 from worker.errors import PageRejected, RejectReason
-from worker.pipeline.clean import clean_extracted
-from worker.pipeline.enrich import enrich_article
-from worker.pipeline.extract import extract_html
 from worker.pipeline.options import PipelineOptions
-from worker.pipeline.text import extract_text
 from worker.pipeline.types import Article, RawPage, Rejection, Source
 from worker.pipeline.validate import (
     controls_absent,
@@ -41,6 +41,11 @@ def looks_like_html(content: str) -> bool:
 
 def build_article(page: RawPage, options: PipelineOptions) -> Article:
     """Extract, clean and enrich a page from validate_record; PageRejected when no article."""
+    from worker.pipeline.clean import clean_extracted
+    from worker.pipeline.enrich import enrich_article
+    from worker.pipeline.extract import extract_html
+    from worker.pipeline.text import extract_text
+
     content = page.content
     if page.html is not None and looks_like_html(content):
         extracted = extract_html(page, options, validated=True)

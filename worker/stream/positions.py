@@ -20,9 +20,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiokafka.partitioner import murmur2
-from faust.types import TP
+
+if TYPE_CHECKING:  # faust.types costs ~0.2 s to import; `process` only needs key_partition
+    from faust.types import TP
 
 
 class Verdict(enum.Enum):
