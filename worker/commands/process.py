@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from worker.errors import ToolError
-from worker.inputs import InputMessage, read_inputs, utc_now
+from worker.inputs import InputMessage, read_inputs, url_key, utc_now
 from worker.pipeline.engine import Engine
 from worker.pipeline.identity import Verdict
 from worker.pipeline.route import ARTICLE, DUPLICATE, Routed, route_result
@@ -143,10 +143,15 @@ def run(args: argparse.Namespace) -> int:
         async def main() -> None:
             executor.start()
             try:
-                async for msg, result in results(read_inputs(args.inputs), executor,
-                                                 received_at, 16 * processes):
+                async for msg, result in results(read_inputs(args.inputs, keys=False),
+                                                 executor, received_at, 16 * processes):
                     origin = f"{msg.file}:{msg.line}"
-                    for record in engine.run(route_result(result, origin, None, msg.key,
+                    # The input's key only keys a rejection that has no page id or URL (an
+                    # article's record never is one: nothing is too large offline, _LIMIT).
+                    key = msg.key
+                    if key is None and isinstance(result, Rejection):
+                        key = url_key(msg.data)
+                    for record in engine.run(route_result(result, origin, None, key,
                                                           _LIMIT, original=msg.data)):
                         write(record)
             finally:
