@@ -13,7 +13,7 @@ import orjson
 from tests.stories import T0, Feed, article, body, decode, paragraph, partition_of
 from tests.unit.test_identity_properties import content
 from worker.pipeline.fingerprint import Fingerprint, body_key, material_hash
-from worker.pipeline.route import STORIES, Routed, identity_step
+from worker.pipeline.route import STORIES, Routed, identity_record, identity_step
 from worker.pipeline.state import IdentityState, Staged
 
 URL = "https://www.harbourgazette.example/news/2025/11/03/storm-floods-city"
@@ -22,17 +22,24 @@ TOLL = "Death toll rises to 12 as storm floods city centre"
 
 
 def step(feed: Feed, published: list[dict[str, Any]], record: Routed, *,
-         crash: bool = False) -> list[Routed]:
+         crash: bool = False, refuse: str | None = None) -> list[Routed]:
     """One stories record through the identity stage as the worker runs it: its outputs
     added to `published`, its state writes kept unless the worker `crash`es before them;
-    the stories records it sends on are returned."""
+    the stories records it sends on are returned. Outputs of kind `refuse` are refused for
+    good: as the publisher does, the record's page gets a rejection instead and its writes
+    are applied knowing what landed (the record's writes, or its fallback)."""
     staged = Staged(feed.store)
     assert record.key is not None
-    outputs = identity_step(record.value, partition_of(record.key),
-                            IdentityState(staged, feed.options))
+    handled = identity_record(record.value, partition_of(record.key),
+                              IdentityState(staged, feed.options))
+    landed = frozenset(i for i, o in enumerate(handled.outputs) if o.kind != refuse)
+    outputs = [o for i, o in enumerate(handled.outputs) if i in landed]
+    if len(landed) < len(handled.outputs):
+        page = orjson.loads(record.value).get("article") or {}
+        published.append({"_kind": "rejection", "page_id": page.get("page_id")})
     published.extend(decode(o) for o in outputs if o.kind != STORIES)
     if not crash:
-        staged.commit()
+        staged.writes_for(None, handled.needs, handled.fallback)(landed)
     return [o for o in outputs if o.kind == STORIES]
 
 
@@ -372,3 +379,34 @@ def test_a_crawl_arriving_while_the_verdicts_copies_travel_keeps_its_turn() -> N
     assert [(o["page_id"], o["_kind"], o["version"]) for o in published] == [
         ("p1", "article", 1), ("p2", "article", 2), ("p3", "article", 3),
         ("p4", "article", 4)]
+
+
+def test_a_sent_back_page_whose_article_is_refused_is_rejected_and_its_url_goes_on() -> None:
+    """The deep state-machine counterexample "pages without a record", shrunk: p2 parks
+    behind p1's probe; the verdict publishes v1 and sends p2 back to the URL key; p3, a later
+    crawl, reaches the URL key before that copy and parks behind it. p2's copy is decided as
+    v2, but the broker refuses that article for good (too large for the articles topic, an
+    ACL): p2 is rejected, and p3, whose copy that record sent back, must still be decided.
+    The refused record's writes were dropped whole, so the URL entry still waited for p2's
+    copy (gone: it was decided) and p3's copy parked again: p3, every later crawl of the URL
+    and p2 redriven waited for ever with no record."""
+    feed = Feed()
+    pages = [article(page_id="p1")] + [
+        article(text=grown(1, n), modified=T0 + timedelta(hours=n),
+                fetched=T0 + timedelta(hours=n), page_id=f"p{n + 1}") for n in (1, 2, 3)]
+    published: list[dict[str, Any]] = []
+    run = partial(step, feed, published)
+    u1, u2, u3, u4 = (feed.records(p, f"pages:0:{n}")[0] for n, p in enumerate(pages))
+    hops = run(u1)
+    assert run(u2) == []  # parked behind the probe
+    [copy2] = run(until_verdict(run, hops))  # v1 out, p2's copy on its way to the URL key
+    assert run(u3) == []  # p3 reached the URL key first: it waits behind p2's copy
+    queue = run(copy2, refuse="article")  # p2's v2 refused: p2 rejected, p3 sent back
+    queue += run(u4)  # a later crawl
+    queue += run(feed.records(pages[1], "redrive:0:1")[0])  # p2 redriven
+    while queue:
+        queue += run(queue.pop(0))
+    assert [(o["page_id"], o["_kind"], o.get("version")) for o in published] == [
+        ("p1", "article", 1), ("p2", "rejection", None), ("p3", "article", 2),
+        ("p4", "article", 3), ("p2", "duplicate", 3)]
+    assert not [k for k in feed.store.data if k.startswith(b"p:")]  # nothing left parked

@@ -57,6 +57,7 @@ from worker.pipeline.identity import (
     UrlEntry,
     Verdict,
     decide_url,
+    live_url,
     probe_body,
     probe_headline,
     register,
@@ -265,6 +266,11 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
     waiting = {o: i for o, i in before.parked} if before is not None else {}
     if not _readable(data):
         return _unreadable(data, fp, before, state, probe, clock)
+    known = live_url(before, clock, state.options)
+    # A page the verdict sent back, decided here: taken before decide_url updates the entry
+    # (the fallback below needs the entry as it was).
+    queued = (UrlEntry.from_dict(known.to_dict()) if known is not None and known.bound
+              and data.get("sent_back") and origin in known.sent else None)
     decision = decide_url(before, fp, clock, state.options, origin=origin, probe=probe,
                           page_id=(data.get("article") or {}).get("page_id"),
                           sent_back=bool(data.get("sent_back")))
@@ -316,6 +322,17 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
     if sent and decision.entry is not None:  # their original records wait for these copies
         decision.entry.sent = sent
         state.put_url(fp.story_id, decision.entry)
+    if queued is not None:
+        # If this page's own output is refused (the page is rejected instead), the URL's queue
+        # must still move on: the copy was the page's turn, and the copies sent back in this
+        # record go out whatever happens to it. Dropping the record's writes whole left the
+        # entry waiting for this copy for good, and every page behind it parked with no
+        # record (deep state machine, "pages without a record").
+        queued.sent = [o for o in queued.sent if o != origin]
+        if decision.drain:
+            queued.parked, queued.sent = [], sent
+            fallback.update(dict.fromkeys(parked_key(fp.story_id, o) for o in decision.drain))
+        fallback[url_key(fp.story_id)] = encode(queued, state.options)
     # A replay publishes nothing: its writes (last seen) hold whatever else lands.
     return Step(outputs, needs=0 if outputs else None, fallback=fallback, replayed=replayed)
 
