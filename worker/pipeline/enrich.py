@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -59,9 +60,20 @@ def normalize_language(tag: str | None) -> str | None:
     return code if _ISO_639_1.match(code) else None
 
 
+class _Language:
+    identifier: Any = None  # a py3langid LanguageIdentifier; None: py3langid's own
+
+
+def use_language_identifier(identifier: Any) -> None:
+    """Score languages with this py3langid LanguageIdentifier (the extraction processes pass
+    the same model loaded faster: worker/stream/langmodel.py); None: py3langid's own."""
+    _Language.identifier = identifier
+
+
 def _language_scores(sample: str) -> dict[str, float]:
     """Probability per language (py3langid's raw scores, softmax at its calibrated temperature)."""
-    ranked = py3langid.rank(sample)
+    identifier = _Language.identifier
+    ranked = identifier.rank(sample) if identifier is not None else py3langid.rank(sample)
     scale = 1.0 / math.sqrt(len(sample.encode("utf-8")) or 1)
     top = ranked[0][1] * scale
     weights = {str(lang): math.exp(score * scale - top) for lang, score in ranked}

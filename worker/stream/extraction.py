@@ -45,6 +45,12 @@ def _child_main(conn: Connection, options: PipelineOptions) -> None:
     # whole process group must not kill a page half-way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # The language model from its decompressed cache: ~0.05 s instead of ~0.6 s a process.
+    # (Imported here: the worker's own process imports this module and needs neither.)
+    from worker.pipeline.enrich import use_language_identifier
+    from worker.stream.langmodel import load_identifier
+
+    use_language_identifier(load_identifier())
     process_page(_WARM_UP, received_at=_WARM_UP_AT, options=options)
     conn.send("ready")
     while True:
