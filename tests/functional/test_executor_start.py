@@ -43,3 +43,27 @@ async def test_all_processes_start_before_any_is_waited_for(
             assert isinstance(result, Article)
     finally:
         pool.stop()
+
+
+async def test_stop_hangs_up_on_every_process_before_waiting_and_each_exits_cleanly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    hang_up, close = extraction.Slot.hang_up, extraction.Slot.close
+
+    def hanging_up(slot: extraction.Slot) -> None:
+        calls.append("hang up")
+        hang_up(slot)
+
+    def closing(slot: extraction.Slot) -> None:
+        calls.append("close")
+        close(slot)
+
+    pool = PageExecutor(PipelineOptions(), processes=2, timeout=30.0)
+    pool.start()
+    processes = [slot.process for slot in pool._all]
+    monkeypatch.setattr(extraction.Slot, "hang_up", hanging_up)
+    monkeypatch.setattr(extraction.Slot, "close", closing)
+    pool.stop()
+    assert calls[:2] == ["hang up", "hang up"]  # close() hangs up again: a no-op by then
+    # Each left by itself on end of input (exit code 0), none was killed after the 2 s grace.
+    assert [p.exitcode for p in processes if p is not None] == [0, 0]

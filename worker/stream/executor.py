@@ -94,6 +94,8 @@ class PageExecutor:
         """Stop every extraction process; pages in flight get no result."""
         for task in list(self._background):
             task.cancel()
+        for slot in self._all:  # all hang up first: the processes exit side by side
+            slot.hang_up()
         for slot in self._all:
             slot.close()
         self._all.clear()
