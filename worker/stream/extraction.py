@@ -9,6 +9,7 @@ decides when it stops (EOF on its pipe, or SIGKILL).
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -53,6 +54,10 @@ def _child_main(conn: Connection, options: PipelineOptions) -> None:
 
     use_language_identifier(load_identifier())
     process_page(_WARM_UP, received_at=_WARM_UP_AT, options=options)
+    # Modules, models and caches live as long as the process: out of the collector's sight,
+    # so its full collections walk only what pages allocate (measured: GC 0.19 -> 0.09 s
+    # over 271 corpus pages).
+    gc.freeze()
     conn.send("ready")
     while True:
         try:
