@@ -142,20 +142,24 @@ def _dateline(marks: PageMarks, h1: HtmlElement | None, not_after: datetime,
     return _from_lines(lines, not_after, day_first, "dateline")
 
 
-def _segments(el: HtmlElement) -> list[str]:
-    """The element's text pieces in document order; a bare label joins the piece after it
-    ("Published:" + "October 29, 2024", set in two spans)."""
+def _segments(el: HtmlElement, mark: HtmlElement) -> tuple[list[str], int, int]:
+    """The element's text pieces in document order, and where `mark`'s own pieces begin and
+    end among them; a bare label joins the piece after it ("Published:" + "October 29, 2024",
+    set in two spans)."""
     pieces: list[str] = []
-    for node in el.iter():
-        if not isinstance(node.tag, str) or node.tag in ("script", "style"):
-            continue
-        for text in (node.text, node.tail if node is not el else None):
-            if text and text.strip():
-                if pieces and _BARE_LABEL.match(pieces[-1]):
-                    pieces[-1] = f"{pieces[-1]} {_line(text)}"
-                else:
-                    pieces.append(_line(text))
-    return pieces
+    begin = end = 0
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        if node is mark:
+            begin, end = (len(pieces), end) if event == "start" else (begin, len(pieces))
+        text = node.text if event == "start" else (node.tail if node is not el else None)
+        if event == "start" and node.tag in ("script", "style"):
+            continue  # its code; the text after it (its tail, at "end") counts
+        if text and text.strip():
+            if pieces and _BARE_LABEL.match(pieces[-1]):
+                pieces[-1] = f"{pieces[-1]} {_line(text)}"
+            else:
+                pieces.append(_line(text))
+    return pieces, begin, end
 
 
 def headline_block(h1: HtmlElement) -> HtmlElement:
@@ -175,10 +179,10 @@ def _beside_headline(h1: HtmlElement | None, not_after: datetime, day_first: boo
     """A date among the short lines of the block that holds the headline (a kicker, a byline)."""
     if h1 is None:
         return Shown(None, None, None)
-    pieces = _segments(headline_block(h1))
-    title = _line(h1.text_content())
-    at = next((k for k, piece in enumerate(pieces) if piece and piece in title), 0)
-    near = pieces[at + 1: at + 1 + _HEADLINE_LINES] + pieces[max(0, at - 3): at]
+    # where the headline's text begins: found by position, not by words ("Docs", a menu
+    # entry before it, is also a word of "... Managing Docs, ...")
+    pieces, begin, end = _segments(headline_block(h1), h1)
+    near = pieces[end: end + _HEADLINE_LINES] + pieces[max(0, begin - 3): begin]
     return _from_lines((p for p in near if len(p.split()) <= 14), not_after, day_first,
                        "dateline")
 
