@@ -34,3 +34,20 @@ def test_the_headline_is_found_by_position_not_by_a_word_a_menu_shares_with_it()
     art = run(html)
     assert (art.published_at, art.date_source) == (datetime(2026, 1, 15, tzinfo=UTC),
                                                    "dateline")
+
+
+def test_a_declared_numeric_date_is_day_first_unless_that_is_after_the_fetch() -> None:
+    # wcxbdev-0202: <time datetime="02-12-2025">, shown beside "December 02, 2025" elsewhere;
+    # dateutil read it month first (12 February); wcxbdev-0211 (fetched April 2026) declares
+    # "03-09-2026": day first would be September, after the fetch, so it is 9 March
+    def declared(value: str) -> datetime | None:
+        return run(f"<html><body><h1>Pixel-perfect user interfaces</h1><time datetime='{value}'>"
+                   f"</time>{STORY}</body></html>").published_at
+
+    assert declared("02-12-2025") == datetime(2025, 12, 2, tzinfo=UTC)
+    assert declared("03-09-2026") == datetime(2026, 3, 9, tzinfo=UTC)
+    assert declared("13/11/2025 09:21:40") == datetime(2025, 11, 13, 9, 21, 40, tzinfo=UTC)
+    assert declared("2025/02/12") == datetime(2025, 2, 12, tzinfo=UTC)  # year first: Y-M-D
+    us = run("<html lang='en-US'><body><h1>Pixel-perfect user interfaces</h1><time datetime="
+             f"'02-12-2025'></time>{STORY}</body></html>")
+    assert us.published_at == datetime(2025, 2, 12, tzinfo=UTC)  # a US page: month first

@@ -195,10 +195,11 @@ def _image(value: object, depth: int = 0) -> str | None:
     return None
 
 
-def _first_date(candidates: list[tuple[object, str]]) -> tuple[datetime | None, str | None]:
+def _first_date(candidates: list[tuple[object, str]], month_first: bool | None,
+                not_after: datetime) -> tuple[datetime | None, str | None]:
     for value, source in candidates:
         text = _text(value)
-        parsed = parse_declared(text) if text else None
+        parsed = parse_declared(text, month_first, not_after) if text else None
         if parsed is not None:
             return parsed, source
     return None, None
@@ -291,12 +292,12 @@ def read_metadata(tree: HtmlElement, url: str, not_after: datetime) -> PageMetad
         [(art.get("datePublished"), "jsonld"), (art.get("dateCreated"), "jsonld"),
          (webpage.get("datePublished"), "jsonld")]
         + [(meta.get(k), "meta") for k in _PUBLISHED_META]
-        + [(time_pub, "time")]
+        + [(time_pub, "time")], _month_first(md.language_hint), not_after
     )
     md.modified_at, _ = _first_date(
         [(art.get("dateModified"), "jsonld"), (webpage.get("dateModified"), "jsonld")]
         + [(meta.get(k), "meta") for k in _MODIFIED_META]
-        + [(time_mod, "time")]
+        + [(time_mod, "time")], _month_first(md.language_hint), not_after
     )
     if md.published_at is None:
         shown = find_shown(marks, h1_el, not_after, month_first=_month_first(md.language_hint))

@@ -37,13 +37,21 @@ _ZONES = {
 }
 _TZINFOS = {k: int(v * 3600) for k, v in _ZONES.items()}
 _YEAR_RANGE = (1990, 2100)
+# "02-12-2025", "2.12.25": dateutil reads these month first unless told (it reads "2025/02/12"
+# day first when told, so only values that do not start with their year are told)
+_DAY_MONTH_YEAR = re.compile(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?!\d)")
 
 
-def parse_declared(text: str) -> datetime | None:
+def parse_declared(text: str, month_first: bool | None = None,
+                   not_after: datetime | None = None) -> datetime | None:
     """A declared timestamp, aware (ISO 8601, RFC 2822, common prose forms), or None.
 
     It keeps the offset the page wrote (the wire format converts to UTC); a value without a
-    zone is read as UTC: the page gave no better information.
+    zone is read as UTC: the page gave no better information. A numeric date that does not
+    start with its year is day first ("02-12-2025" is 2 December), as dates.parse_date reads
+    shown dates, unless `month_first` (a US English page) says otherwise or that reading is
+    after `not_after` (the fetch time) and the other is not ("03-09-2026" fetched in April
+    2026 is 9 March).
     """
     text = text.strip()[:80]
     if not text or not any(c.isdigit() for c in text):
@@ -56,7 +64,11 @@ def parse_declared(text: str) -> datetime | None:
         return None
     except ValueError:
         try:  # RFC 2822 and prose forms ("November 19, 2019 07:47 PM EST")
-            value = date_parser.parse(text, tzinfos=_TZINFOS, fuzzy=False)
+            day_first = not month_first and _DAY_MONTH_YEAR.match(text) is not None
+            value = date_parser.parse(text, tzinfos=_TZINFOS, fuzzy=False, dayfirst=day_first)
+            if day_first and not_after is not None and _after(value, not_after):
+                other = date_parser.parse(text, tzinfos=_TZINFOS, fuzzy=False)
+                value = value if _after(other, not_after) else other
         except (ValueError, OverflowError, TypeError, LookupError):
             return None
     if value is None or not _YEAR_RANGE[0] <= value.year <= _YEAR_RANGE[1]:
@@ -68,6 +80,11 @@ def parse_declared(text: str) -> datetime | None:
     except (OverflowError, ValueError):
         return None
     return value  # in the offset the page wrote: the same instant, the page's own day
+
+def _after(value: datetime, not_after: datetime) -> bool:
+    """Later than `not_after` by more than a day (the slack a zone-less value needs)."""
+    return value.replace(tzinfo=value.tzinfo or UTC) > not_after + timedelta(days=1)
+
 
 # Visible date lines: elements whose class or id names a date or a byline.
 _DATELINE_CLASS = re.compile(r"date|time|byline|publish|posted|updated")
@@ -102,7 +119,7 @@ def _microdata(marks: PageMarks, not_after: datetime, day_first: bool | None) ->
     dated = [el for el in marks.properties() if el.get("itemprop") in _DATE_PROPERTIES]
     for el in dated[:6]:
         declared = el.get("content") or el.get("datetime")
-        value = parse_declared(declared) if declared else None
+        value = parse_declared(declared, day_first is False, not_after) if declared else None
         if value is None:
             text = declared or _line(el.text_content())[:_MAX_LINE]
             value = _instant(parse_date(text, day_first=day_first, not_after=not_after))
