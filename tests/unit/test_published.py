@@ -51,3 +51,25 @@ def test_a_declared_numeric_date_is_day_first_unless_that_is_after_the_fetch() -
     us = run("<html lang='en-US'><body><h1>Pixel-perfect user interfaces</h1><time datetime="
              f"'02-12-2025'></time>{STORY}</body></html>")
     assert us.published_at == datetime(2025, 2, 12, tzinfo=UTC)  # a US page: month first
+
+
+def test_a_date_shown_beside_the_headline_days_before_the_declared_one_is_the_publication() -> None:
+    # wcxbdev-0352 (a 2013 post re-hosted, declared 2024-08-07), 0172 ("On 8 Oct 2022",
+    # declared 2022-10-24), 0043 (a paper shown "24 Apr 2000", declared 2025-12-01)
+    def page(shown: str, declared: str = "2024-08-07T12:01:51Z") -> Extracted:
+        return run(f"<html><head><meta property='article:published_time' content='{declared}'>"
+                   "</head><body><header><h1>Startup lessons learned from my failed startup</h1>"
+                   f"<div><span>Sergio Schuler</span><span>7 min read</span><span>{shown}</span>"
+                   f"</div></header>{STORY}</body></html>")
+
+    art = page("Dec 30, 2013")
+    assert (art.published_at, art.date_source) == (datetime(2013, 12, 30, tzinfo=UTC), "dateline")
+    # one day off is a zone (the declared UTC instant, the local day shown): declared kept
+    art = page("Aug 6, 2024")
+    assert (art.published_at, art.date_source) == (datetime(2024, 8, 7, 12, 1, 51, tzinfo=UTC),
+                                                   "meta")
+    # a later shown date is an update, never the first publication
+    assert page("Updated Sep 5, 2025").published_at == datetime(2024, 8, 7, 12, 1, 51, tzinfo=UTC)
+    assert page("Sep 5, 2025").published_at == datetime(2024, 8, 7, 12, 1, 51, tzinfo=UTC)
+    # an earlier date shown only as an update is not a publication either
+    assert page("Updated Dec 30, 2013").published_at == datetime(2024, 8, 7, 12, 1, 51, tzinfo=UTC)

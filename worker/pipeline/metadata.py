@@ -20,7 +20,7 @@ from lxml.html import HtmlElement
 
 from worker.pipeline.byline import find_byline
 from worker.pipeline.marks import PageMarks
-from worker.pipeline.published import find_shown, parse_declared
+from worker.pipeline.published import find_shown, parse_declared, shown_earlier
 
 __all__ = ["PageMetadata", "parse_declared", "read_metadata"]
 
@@ -299,7 +299,11 @@ def read_metadata(tree: HtmlElement, url: str, not_after: datetime) -> PageMetad
         + [(meta.get(k), "meta") for k in _MODIFIED_META]
         + [(time_mod, "time")], _month_first(md.language_hint), not_after
     )
-    if md.published_at is None:
+    if md.published_at is not None:
+        earlier = shown_earlier(md.published_at, h1_el, not_after, _month_first(md.language_hint))
+        if earlier is not None:
+            md.published_at, md.date_source = earlier, "dateline"
+    else:
         shown = find_shown(marks, h1_el, not_after, month_first=_month_first(md.language_hint))
         md.published_at, md.date_source = shown.published, shown.source
         md.modified_at = md.modified_at or shown.modified

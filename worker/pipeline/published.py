@@ -95,6 +95,7 @@ _DATELINE_ELEMENTS = 96  # of which these are looked at to find those after the 
 _FOLLOWING = etree.XPath("following::*[@class or @id]")
 _HEADLINE_LEVELS = 3  # how far up from the <h1> the headline's block may reach
 _HEADLINE_LINES = 12
+_EARLIER = 2  # days a shown date must precede the declared one to replace it (zones: 1)
 _SPACES = re.compile(r"\s+")
 _BARE_LABEL = re.compile(
     r"^(?:first |originally |last )?(?:published|posted|updated|modified|created|date)"
@@ -202,6 +203,24 @@ def _beside_headline(h1: HtmlElement | None, not_after: datetime, day_first: boo
     near = pieces[end: end + _HEADLINE_LINES] + pieces[max(0, begin - 3): begin]
     return _from_lines((p for p in near if len(p.split()) <= 14), not_after, day_first,
                        "dateline")
+
+
+def shown_earlier(declared: datetime, h1: HtmlElement | None, not_after: datetime,
+                  month_first: bool | None = None) -> datetime | None:
+    """The publication date shown beside the headline when it is _EARLIER days or more before
+    the declared one: the declared date is then a later stamp (a re-publication, a move to a
+    new CMS, a copy on another site), the shown one the story's own.
+
+    wcxb-dev: a paper shown "24 Apr 2000" declared 2025-12-01, a blog post shown "Dec 30, 2013"
+    re-hosted 2024-08-07, "On 8 Oct 2022" declared 2022-10-24. A shown date one day off is a
+    zone (a declared UTC instant, the local day shown) and changes nothing; a shown date later
+    than the declared one is an update (kept in `modified`), never the first publication.
+    """
+    shown = _beside_headline(h1, not_after, False if month_first else None)
+    if shown.published is None or shown.published == shown.modified:  # only "Updated ..."
+        return None
+    gap = declared.date() - shown.published.date()
+    return shown.published if gap >= timedelta(days=_EARLIER) else None
 
 
 def find_shown(marks: PageMarks, h1: HtmlElement | None, not_after: datetime,
