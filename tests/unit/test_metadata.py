@@ -96,3 +96,25 @@ def test_an_organisation_author_gives_way_to_the_person_in_the_byline() -> None:
     person = ld.replace('"Organization", "name": "GlossGenius"', '"Person", "name": "Ann Lee"')
     md = read_metadata(_tree(body, person), "https://glossgenius.com/blog/yoga", FETCHED)
     assert md.authors == ["Ann Lee"]
+
+
+def _headline(jsonld: str, og: str, h1: str, title: str) -> str | None:
+    ld = f'{{"@type": "BlogPosting", "headline": "{jsonld}"}}'
+    head = (f"<script type='application/ld+json'>{ld}</script><meta property='og:title' "
+            f"content='{og}'><title>{title}</title>")
+    tree = _tree(f"<h1>{h1}</h1><p>Text.</p>", head)
+    return read_metadata(tree, "https://bhf.example/a", datetime(2026, 4, 1, tzinfo=UTC)).headline
+
+
+def test_the_h1_og_title_and_title_together_outvote_the_json_ld_headline() -> None:
+    # wcxbdev-0148: JSON-LD says "Sample menus" (the section), the page three times
+    # "7 days of healthy meals on a budget"; 0059: the JSON-LD headline is the description
+    page = "7 days of healthy meals on a budget"
+    assert _headline("Sample menus", page, page, f"{page} - Heart Matters magazine - BHF") == page
+    # two of three are not enough: news sites write the <h1> and <title> for readers and the
+    # declared headline (JSON-LD = og:title) for sharing, and the declared one is the headline
+    assert _headline("Sweden drops Assange rape investigation", "Sweden drops Assange rape "
+                     "investigation", "Julian Assange: Sweden drops rape investigation",
+                     "Julian Assange: Sweden drops rape investigation - BBC News"
+                     ) == "Sweden drops Assange rape investigation"
+    assert _headline("Sample menus", page, page, "Heart Matters magazine") == "Sample menus"
