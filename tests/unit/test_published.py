@@ -73,3 +73,21 @@ def test_a_date_shown_beside_the_headline_days_before_the_declared_one_is_the_pu
     assert page("Sep 5, 2025").published_at == datetime(2024, 8, 7, 12, 1, 51, tzinfo=UTC)
     # an earlier date shown only as an update is not a publication either
     assert page("Updated Dec 30, 2013").published_at == datetime(2024, 8, 7, 12, 1, 51, tzinfo=UTC)
+
+
+def test_a_labelled_date_anywhere_in_the_page_when_none_is_found_elsewhere() -> None:
+    # wcxbdev-0053: "Posted on" / "Nov 21, 2018" in unnamed spans, in a column far from the
+    # headline's block; nothing declared, no element named for a date
+    aside = ("<div class='col'><div><span>Posted on</span><div><span>Nov 21, 2018</span></div>"
+             "</div><div><span>Updated at</span><div><span>Dec 10, 2025</span></div></div></div>")
+    html = (f"<html><body><div class='grid'><div><div><h1>What is an online course?</h1></div>"
+            f"</div></div>{STORY}{aside}</body></html>")
+    art = run(html)
+    assert (art.published_at, art.date_source) == (datetime(2018, 11, 21, tzinfo=UTC), "dateline")
+    assert art.modified_at == datetime(2025, 12, 10, tzinfo=UTC)
+    # a commenter's "Posted on" is not the story's date, nor is a bare date in the text
+    comments = ("<div class='comments'><p>Posted on March 3, 2020 by Troll42</p></div>"
+                "<p>Next meeting: 5 January 2026.</p>")
+    art = run(f"<html><body><h1>What is an online course?</h1>{STORY}{comments}</body></html>",
+              url="https://harbordaily.example/what-is-an-online-course")
+    assert art.published_at is None

@@ -321,6 +321,11 @@ def find_dateline(
     return Dateline(published, modified, tuple(sorted(indices)))
 
 
+def starts_with_label(text: str) -> bool:
+    """The text opens with a date label ("Posted on", "Last updated:", "Publié le")."""
+    return _LABELS.match(text) is not None
+
+
 def is_dateline(text: str) -> bool:
     """A labelled date and little else, in any language dates parse in:
     'Publié le 5 décembre 2025 à 8h00', 'Veröffentlicht am 2. Oktober 2025, 06:30 Uhr'."""

@@ -27,6 +27,11 @@ class PageMarks:
         self._classed: list[tuple[HtmlElement, str]] | None = None
         self._properties: list[HtmlElement] | None = None
 
+    @property
+    def tree(self) -> HtmlElement:
+        """The page itself."""
+        return self._tree
+
     def classed(self, pattern: re.Pattern[str], limit: int) -> Iterator[HtmlElement]:
         """Elements whose class or id (lower case) matches `pattern`, at most `limit`."""
         if self._classed is None:

@@ -1,9 +1,11 @@
 """When an HTML page says its story was published: declared values first, then what it shows.
 
-    1. declared: JSON-LD, <meta>, <time datetime>      (metadata.py passes them in, in order)
+    1. declared: JSON-LD, <meta>, <time datetime>      (metadata.py reads them, in order)
+       ... unless the headline's block shows a date 2+ days earlier (shown_earlier)
     2. microdata: itemprop="datePublished" on any element (content / datetime / its text)
-    3. a dateline: elements whose class or id names a date, time, byline or publication
-    4. beside the headline: the short lines around the <h1>
+    3. beside the headline: the short lines around the <h1>
+    4. a dateline: elements whose class or id names a date, time, byline or publication
+    5. a labelled date ("Posted on ...") anywhere outside comments and sidebars
     -> (published, modified, source); None when the page shows no date at all
 
 Declared instants keep the offset the page wrote them in (the same instant; the wire format is
@@ -24,7 +26,7 @@ from dateutil import parser as date_parser
 from lxml import etree
 from lxml.html import HtmlElement
 
-from worker.pipeline.dates import ParsedDate, find_dateline, parse_date
+from worker.pipeline.dates import ParsedDate, find_dateline, parse_date, starts_with_label
 from worker.pipeline.marks import PageMarks
 
 # Zone abbreviations seen in datelines and meta tags, as UTC offsets in hours.
@@ -90,11 +92,14 @@ def _after(value: datetime, not_after: datetime) -> bool:
 _DATELINE_CLASS = re.compile(r"date|time|byline|publish|posted|updated")
 _DATE_PROPERTIES = frozenset({"datePublished", "dateCreated", "dateModified"})
 _MAX_LINE = 200  # characters; a longer text is a paragraph, not a date line
+_PIECE_CHARS = 4 * _MAX_LINE  # of a text node read (a page may hold megabytes in one)
 _DATELINE_LINES = 24  # date/byline elements read, at most
 _DATELINE_ELEMENTS = 96  # of which these are looked at to find those after the headline
 _FOLLOWING = etree.XPath("following::*[@class or @id]")
 _HEADLINE_LEVELS = 3  # how far up from the <h1> the headline's block may reach
 _HEADLINE_LINES = 12
+_PAGE_PIECES = 3000  # text pieces read for a labelled date when no date is found elsewhere
+_NOT_THE_STORY = re.compile(r"comment|sidebar|related|footer|respond|reply|widget")
 _EARLIER = 2  # days a shown date must precede the declared one to replace it (zones: 1)
 _SPACES = re.compile(r"\s+")
 _BARE_LABEL = re.compile(
@@ -160,23 +165,32 @@ def _dateline(marks: PageMarks, h1: HtmlElement | None, not_after: datetime,
     return _from_lines(lines, not_after, day_first, "dateline")
 
 
-def _segments(el: HtmlElement, mark: HtmlElement) -> tuple[list[str], int, int]:
-    """The element's text pieces in document order, and where `mark`'s own pieces begin and
-    end among them; a bare label joins the piece after it ("Published:" + "October 29, 2024",
-    set in two spans)."""
+def _segments(el: HtmlElement, mark: HtmlElement | None, limit: int = 1 << 30,
+              skip: re.Pattern[str] | None = None) -> tuple[list[str], int, int]:
+    """The element's text pieces in document order (at most `limit`, leaving out elements whose
+    class or id matches `skip`), and where `mark`'s own pieces begin and end among them; a bare
+    label joins the piece after it ("Published:" + "October 29, 2024", set in two spans)."""
     pieces: list[str] = []
     begin = end = 0
-    for event, node in etree.iterwalk(el, events=("start", "end")):
+    walk = etree.iterwalk(el, events=("start", "end"))
+    for event, node in walk:
         if node is mark:
             begin, end = (len(pieces), end) if event == "start" else (begin, len(pieces))
         text = node.text if event == "start" else (node.tail if node is not el else None)
         if event == "start" and node.tag in ("script", "style"):
             continue  # its code; the text after it (its tail, at "end") counts
+        if event == "start" and skip is not None and skip.search(
+                f"{node.get('class', '')} {node.get('id', '')}".lower()):
+            walk.skip_subtree()
+            continue
         if text and text.strip():
+            text = _line(text[:_PIECE_CHARS])  # longer pieces are paragraphs: never read whole
             if pieces and _BARE_LABEL.match(pieces[-1]):
-                pieces[-1] = f"{pieces[-1]} {_line(text)}"
+                pieces[-1] = f"{pieces[-1]} {text}"
+            elif len(pieces) < limit:
+                pieces.append(text)
             else:
-                pieces.append(_line(text))
+                break
     return pieces, begin, end
 
 
@@ -223,6 +237,18 @@ def shown_earlier(declared: datetime, h1: HtmlElement | None, not_after: datetim
     return shown.published if gap >= timedelta(days=_EARLIER) else None
 
 
+def _labelled(tree: HtmlElement, not_after: datetime, day_first: bool | None) -> Shown:
+    """A labelled date anywhere in the page's first _PAGE_PIECES pieces of text ("Posted on" +
+    "Nov 21, 2018" in two unnamed spans, far from the headline): only labelled lines count,
+    never a bare date (the page's text is full of dates that are not its own), and none from
+    comments, sidebars or other stories' cards ("Posted on ..." by a commenter)."""
+    body = tree.find("body")
+    pieces, _, _ = _segments(body if body is not None else tree, None, _PAGE_PIECES,
+                             _NOT_THE_STORY)
+    return _from_lines((p for p in pieces if starts_with_label(p)), not_after, day_first,
+                       "dateline")
+
+
 def find_shown(marks: PageMarks, h1: HtmlElement | None, not_after: datetime,
                month_first: bool | None = None) -> Shown:
     """The publication (and modification) date the page shows, best evidence first.
@@ -236,4 +262,6 @@ def find_shown(marks: PageMarks, h1: HtmlElement | None, not_after: datetime,
         shown = _beside_headline(h1, not_after, day_first)
     if shown.published is None:
         shown = _dateline(marks, h1, not_after, day_first)
+    if shown.published is None:
+        shown = _labelled(marks.tree, not_after, day_first)
     return shown
