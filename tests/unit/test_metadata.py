@@ -98,10 +98,10 @@ def test_an_organisation_author_gives_way_to_the_person_in_the_byline() -> None:
     assert md.authors == ["Ann Lee"]
 
 
-def _headline(jsonld: str, og: str, h1: str, title: str) -> str | None:
+def _headline(jsonld: str | None, og: str, h1: str, title: str) -> str | None:
     ld = f'{{"@type": "BlogPosting", "headline": "{jsonld}"}}'
-    head = (f"<script type='application/ld+json'>{ld}</script><meta property='og:title' "
-            f"content='{og}'><title>{title}</title>")
+    head = (f"<script type='application/ld+json'>{ld}</script>" if jsonld else "") + (
+        f"<meta property='og:title' content='{og}'><title>{title}</title>")
     tree = _tree(f"<h1>{h1}</h1><p>Text.</p>", head)
     return read_metadata(tree, "https://bhf.example/a", datetime(2026, 4, 1, tzinfo=UTC)).headline
 
@@ -118,3 +118,20 @@ def test_the_h1_og_title_and_title_together_outvote_the_json_ld_headline() -> No
                      "Julian Assange: Sweden drops rape investigation - BBC News"
                      ) == "Sweden drops Assange rape investigation"
     assert _headline("Sample menus", page, page, "Heart Matters magazine") == "Sample menus"
+
+
+def test_without_a_json_ld_headline_the_h1_and_title_outvote_og_title() -> None:
+    # wcxbdev-0280 (og:title written for sharing), 0136 (og:title is the site's name)
+    h1 = "Best laptops 2026: Premium, budget, gaming, 2-in-1, and more"
+    assert _headline(None, "Buying a laptop? These are the 9 best laptops you can buy today",
+                     h1, f"{h1} | PCWorld") == h1
+    assert _headline(None, "Robomow", "Which robotic lawnmower suits which lawn size?",
+                     "Which robotic lawnmower suits which lawn size? | Robomow"
+                     ) == "Which robotic lawnmower suits which lawn size?"
+    # an og:title made of the <h1>'s own words is the site's short form: kept (aeb-dev)
+    assert _headline(None, "15 Tips to Overcome Binge Eating", "15 Helpful Tips to Overcome "
+                     "Binge Eating", "15 Helpful Tips to Overcome Binge Eating"
+                     ) == "15 Tips to Overcome Binge Eating"
+    # the <title> saying something else: og:title against the <h1> alone is a tie, og kept
+    assert _headline(None, "Buying a laptop? The 9 best laptops", h1, "PCWorld"
+                     ) == "Buying a laptop? The 9 best laptops"

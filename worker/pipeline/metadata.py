@@ -340,13 +340,24 @@ def _same(a: str | None, b: str | None) -> bool:
 
 def _declared_headline(jsonld: str | None, og: str | None, h1: str | None, title: str | None
                        ) -> str | None:
-    """The JSON-LD headline, unless the <h1>, og:title and <title> (its SEO tail cut) all say
-    one other thing: three of the page's own statements outvote one (wcxb-dev: a JSON-LD
-    "headline" that is the description, the section's name, or an older wording)."""
-    if jsonld and h1 and not _same(jsonld, h1) and _same(og, h1):
-        head = _SEO_SEPARATOR.split(title or "", maxsplit=1)[0]
-        if _same(head, h1):
+    """The declared headline (JSON-LD, else og:title), unless the page's other statements of
+    its headline outvote it: the <h1> and <title> (its SEO tail cut) agree with each other and
+    with og:title against JSON-LD (3 to 1; wcxb-dev: a JSON-LD "headline" that is the
+    description, the section's name, or an older wording), or, with no JSON-LD headline,
+    against og:title (2 to 1; an og:title written for sharing, or the site's name).
+
+    A tie keeps the declared one: news pages write the <h1> and <title> for readers and
+    JSON-LD = og:title for sharing ('Julian Assange: Sweden drops rape investigation' shown,
+    'Sweden drops Assange rape investigation' declared), and that is the headline they declare.
+    An og:title made only of the <h1>'s words ('15 Tips to Overcome Binge Eating' beside '15
+    Helpful Tips ...') is the same headline shortened by the site, not another one: kept.
+    """
+    head = _SEO_SEPARATOR.split(title or "", maxsplit=1)[0]
+    if h1 and _same(head, h1) and not _same(jsonld or og, h1):
+        if jsonld and _same(og, h1):
             return og
+        if not jsonld and og and not set(_words(og)) <= set(_words(h1)):
+            return h1
     return jsonld or og
 
 
