@@ -135,3 +135,14 @@ def test_without_a_json_ld_headline_the_h1_and_title_outvote_og_title() -> None:
     # the <title> saying something else: og:title against the <h1> alone is a tie, og kept
     assert _headline(None, "Buying a laptop? The 9 best laptops", h1, "PCWorld"
                      ) == "Buying a laptop? The 9 best laptops"
+
+
+def test_an_h1_carrying_the_titles_section_and_site_labels_loses_them() -> None:
+    # wcxbdev-0074: the <h1> is the <title>, labels and all; 0118: "... | Opinion" everywhere
+    story = "How to help babies, toddlers sleep through the night"
+    assert _headline(None, f"{story} | Patient Education | UC Davis Children's Hospital",
+                     f"{story} | Patient Education | UC Davis Children's Hospital",
+                     f"{story} | Patient Education | UC Davis Children's Hospital") == story
+    # a longer part after the pipe is the headline's own (aeb-dev: a kicker, then the story)
+    kicker = "Milan Design Week 2018 | Michael Anastassiades' light installation for FLOS"
+    assert _headline(None, kicker, kicker, kicker) == kicker

@@ -276,7 +276,7 @@ def read_metadata(tree: HtmlElement, url: str, not_after: datetime) -> PageMetad
     md = PageMetadata(title=title, h1=h1)
     declared = _declared_headline(_text(art.get("headline")), meta.get("og:title")
                                   or meta.get("twitter:title"), h1, title)
-    md.headline = choose_headline(declared, h1, title, [t for _, t in h1s])
+    md.headline = _cut_labels(choose_headline(declared, h1, title, [t for _, t in h1s]))
     md.description = (meta.get("og:description") or meta.get("description")
                       or _text(art.get("description")) or meta.get("twitter:description"))
     names = _names(publisher) + (_names(org) if org else [])
@@ -359,6 +359,19 @@ def _declared_headline(jsonld: str | None, og: str | None, h1: str | None, title
         if not jsonld and og and not set(_words(og)) <= set(_words(h1)):
             return h1
     return jsonld or og
+
+
+def _cut_labels(headline: str | None) -> str | None:
+    """'Story | Patient Education | UC Davis Children's Hospital' -> 'Story': a pipe followed
+    only by short labels (a section, the site) is the <title> copied into the <h1>; a longer
+    part after a pipe is the headline's own ('Milan Design Week 2018 | Michael Anastassiades'
+    light installation for FLOS')."""
+    if not headline or " | " not in headline:
+        return headline
+    head, *tail = headline.split(" | ")
+    if len(_words(head)) >= 3 and all(len(t.split()) <= _LABEL_WORDS for t in tail):
+        return head.strip()
+    return headline
 
 
 def choose_headline(declared: str | None, h1: str | None, title: str | None,
