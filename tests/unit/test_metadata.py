@@ -146,3 +146,14 @@ def test_an_h1_carrying_the_titles_section_and_site_labels_loses_them() -> None:
     # a longer part after the pipe is the headline's own (aeb-dev: a kicker, then the story)
     kicker = "Milan Design Week 2018 | Michael Anastassiades' light installation for FLOS"
     assert _headline(None, kicker, kicker, kicker) == kicker
+
+
+def test_line_breaks_in_the_h1_are_spaces() -> None:
+    # wcxbdev-0275: <h1>WEEKEND<br>CODING<br><span>AGENT</span></h1> read as "WEEKENDCODING AGENT"
+    tree = _tree("<h1> WEEKEND<br>CODING<br> <span>AGENT</span> </h1><p>Text.</p>")
+    md = read_metadata(tree, "https://thefocus.example/a", datetime(2026, 4, 1, tzinfo=UTC))
+    assert md.headline == "WEEKEND CODING AGENT"
+    # inline markup inside a word does not split it
+    tree = _tree("<h1>Un<em>believ</em>able results<br>in <b>five <i>short</i></b> weeks</h1>")
+    md = read_metadata(tree, "https://thefocus.example/a", datetime(2026, 4, 1, tzinfo=UTC))
+    assert md.headline == "Unbelievable results in five short weeks"

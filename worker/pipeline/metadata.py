@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from worker.pipeline.byline import find_byline
@@ -221,6 +222,20 @@ def _time_elements(tree: HtmlElement) -> tuple[str | None, str | None]:
     return published, modified
 
 
+def _heading_text(el: HtmlElement) -> str:
+    """The heading's text with its line breaks as spaces ('WEEKEND<br>CODING<br>AGENT' is three
+    words; text_content() glues them into 'WEEKENDCODING AGENT')."""
+    if el.find(".//br") is None:
+        return str(el.text_content())
+    parts: list[str] = []
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        if event == "start":
+            parts.append(" " if node.tag == "br" else node.text or "")
+        elif node is not el:
+            parts.append(node.tail or "")
+    return "".join(parts)
+
+
 def _organisations(value: object) -> set[str]:
     """Names of the JSON-LD authors typed as organisations."""
     items = value if isinstance(value, list) else [value]
@@ -263,7 +278,7 @@ def read_metadata(tree: HtmlElement, url: str, not_after: datetime) -> PageMetad
     title_el = tree.find(".//title")
     title = _text(title_el.text_content()) if title_el is not None else None
     h1s = [(el, text) for el in itertools.islice(tree.iter("h1"), 5)
-           if (text := _text(el.text_content()))]
+           if (text := _text(_heading_text(el)))]
     h1_el, h1 = next(((el, text) for el, text in h1s if _HEADLINE_WORDS[0]
                       <= len(_WORDS.findall(text)) <= _HEADLINE_WORDS[1]), (None, None))
     art = _pick_article(objects, title) or {}
