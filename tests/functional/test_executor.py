@@ -21,6 +21,13 @@ RECEIVED = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 SOURCE = Source("pages.raw", 1, 42)
 
 
+def _long_article(paragraphs: int) -> str:
+    text = "The council met on Tuesday to discuss the new budget for roads and schools. " * 3
+    body = f"<p>{text}</p>\n" * paragraphs
+    return (f"<html><head><title>Budget</title></head><body><article><h1>A long page</h1>"
+            f"{body}</article></body></html>")
+
+
 @pytest.fixture
 async def executor() -> AsyncIterator[PageExecutor]:
     pool = PageExecutor(PipelineOptions(), processes=1, timeout=30.0)
@@ -47,10 +54,13 @@ async def test_rejections_come_back_with_their_source(executor: PageExecutor) ->
 
 
 async def test_overrun_is_rejected_and_the_process_replaced(executor: PageExecutor) -> None:
-    executor.timeout = 0.001  # no real page is extracted in a millisecond
+    # A 1 MB article takes about 1.8 s of CPU to extract: far past the limit even when the
+    # event loop is starved (with a 1 ms limit and a small page, a loop woken late found the
+    # result ready and took it: Python 3.11's wait_for prefers a finished result).
+    executor.timeout = 0.05
     old_pid = executor._all[0].process.pid  # type: ignore[union-attr]
-    result = await executor.process(message(page_id="slow", url="https://a.example/x"),
-                                    RECEIVED, SOURCE)
+    slow = message(page_id="slow", url="https://a.example/x", html=_long_article(4000))
+    result = await executor.process(slow, RECEIVED, SOURCE)
     assert isinstance(result, Rejection)
     assert result.reason is RejectReason.TIMEOUT
     assert (result.page_id, result.url) == ("slow", "https://a.example/x")
