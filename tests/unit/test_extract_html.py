@@ -200,13 +200,14 @@ PATHOLOGICAL = {
 
 @pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
 def test_pathological_html_gives_article_or_rejection_quickly(name: str) -> None:
-    started = time.monotonic()
+    started = time.process_time()  # CPU, not wall time: a busy machine must not fail it
     try:
         art = run(PATHOLOGICAL[name])
         assert art.body.strip()
     except PageRejected as exc:
         assert exc.reason in (RejectReason.NO_ARTICLE, RejectReason.UNSUPPORTED_CONTENT)
-    assert time.monotonic() - started < 20  # bounded, generously for a shared machine
+    # No blow-up (quadratic parsing, regex backtracking): each takes under 2 s of CPU today.
+    assert time.process_time() - started < 20
 
 
 _TAGS = st.sampled_from(["<div>", "</div>", "<p>", "</p>", "<a href='/x'>", "</a>", "<h1>",
