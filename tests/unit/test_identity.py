@@ -13,8 +13,8 @@ import orjson
 from tests.stories import T0, Feed, article, body, decode, paragraph, partition_of
 from tests.unit.test_identity_properties import content
 from worker.pipeline.fingerprint import Fingerprint, body_key, material_hash
-from worker.pipeline.route import STORIES, Routed, identity_record, identity_step
-from worker.pipeline.state import IdentityState, Staged
+from worker.pipeline.route import STORIES, Routed, identity_record, identity_step, release_records
+from worker.pipeline.state import IdentityState, Staged, SweepProgress, sweep_slice
 
 URL = "https://www.harbourgazette.example/news/2025/11/03/storm-floods-city"
 STORM = "Storm floods city centre streets"
@@ -410,3 +410,61 @@ def test_a_sent_back_page_whose_article_is_refused_is_rejected_and_its_url_goes_
         ("p1", "article", 1), ("p2", "rejection", None), ("p3", "article", 2),
         ("p4", "article", 3), ("p2", "duplicate", 3)]
     assert not [k for k in feed.store.data if k.startswith(b"p:")]  # nothing left parked
+
+
+def test_a_release_replayed_after_a_crash_leaves_a_newer_probe_alone() -> None:
+    """A way to "two contents for (id, 1)" (the deep state machine's, not traced; constructed):
+    p0's first probe is slow; a week of data time later two sweep passes find the URL stalled
+    and send it two releases. The first forgets the URL (p0's record is not kept); p1 then
+    probes, p2 and p3 park behind it, the second release finds p1's probe fresh and does
+    nothing; p1's verdict publishes v1 and the worker dies before its writes. The replay from
+    the committed offset meets the releases again, now with the data clock p3 moved a week on:
+    judged by that clock, the first released p1's probe and re-probed p2, whose verdict was
+    then v1 again with p2's content. A release names the wait it found stalled and acts on it
+    only, so the replay does what the first pass did: p1's v1 again (identical), p2 v2, p3 v3."""
+    feed = Feed()
+
+    def sweep(key: bytes, clock: int) -> list[Routed]:  # a sweep pass: the releases it sends
+        progress = sweep_slice(feed.state, partition_of(key), clock, SweepProgress(),
+                               lambda: False)
+        return release_records(progress)
+
+    published: list[dict[str, Any]] = []
+    run = partial(step, feed, published)
+    window, hour = feed.options.dedupe_window, timedelta(hours=1)
+    pages = [article(page_id="p0")] + [
+        article(text=grown(1, n), modified=T0 + t, fetched=T0 + t, page_id=f"p{n}")
+        for n, t in ((1, window + 2 * hour), (2, window + 3 * hour),
+                     (3, 2 * window + 4 * hour))]
+    u0, u1, u2, u3 = (feed.records(p, f"pages:0:{n}")[0] for n, p in enumerate(pages))
+    assert u0.key is not None
+    partition = partition_of(u0.key)
+    other = next(a for a in (article(url=f"https://other.example/n/{i}", page_id="x",
+                                     text=body(7), fetched=T0 + window + hour)
+                             for i in range(100))
+                 if partition_of(feed.records(a)[0].key or b"") == partition)
+    [x] = feed.records(other, "pages:0:9")  # another URL of the partition: a week later
+    run(u0)  # p0 probes; its hops are slow (not run here)
+    run(x)
+    clock = feed.state.clock(partition)
+    assert clock is not None
+    [ra], [rb] = sweep(u0.key, clock), sweep(u0.key, clock)
+    log = [u0, x, ra, rb, u1, u2, u3]  # the partition's records, in order
+    hops: list[Routed] = []
+    for record in log[2:]:
+        sent = run(record)
+        hops = sent if record is u1 else hops
+    verdict = until_verdict(run, hops)
+    copies = run(verdict, crash=True)  # p1's v1 out, p2 and p3 sent back; its writes lost
+    queue: list[Routed] = []
+    for record in [*log, verdict, *copies]:  # the replay from the committed offset
+        queue += run(record)
+    while queue:
+        queue += run(queue.pop(0))
+    versions: dict[int, str] = {}
+    for out in published:
+        if out["_kind"] == "article":
+            assert versions.setdefault(out["version"], content(out)) == content(out), (
+                f"two contents for version {out['version']}")
+    assert [(o["page_id"], o["version"]) for o in published if o["_kind"] == "article"] == [
+        ("p1", 1), ("p1", 1), ("p2", 2), ("p3", 3)]

@@ -70,7 +70,7 @@ from tests.stories import PARTITIONS, T0, Feed, article, decode, partition_of
 from tests.unit.test_identity_properties import SITES, STORIES, content, story_body, variant
 from worker.pipeline.identity import UrlEntry
 from worker.pipeline.route import STORIES as TO_STORIES
-from worker.pipeline.route import Routed, _not_kept, identity_record, identity_step, release_record
+from worker.pipeline.route import Routed, _not_kept, identity_record, identity_step, release_records
 from worker.pipeline.state import IdentityState, Staged, SweepProgress, stage_of, sweep_slice
 
 DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
@@ -335,7 +335,7 @@ class StreamModel(RuleBasedStateMachine):
         progress = sweep_slice(self.feed.state, partition, clock, SweepProgress(), lambda: False)
         # A URL waiting longer than the dedupe window for its probe: released, as
         # worker/stream/sweep.py does (its waiting pages probe again).
-        self._send([release_record(story) for story in progress.stalled])
+        self._send(release_records(progress))
 
     def _waiting(self) -> bool:
         return any(stage_of(key) == "url" and UrlEntry.from_dict(orjson.loads(value[9:])).waiting

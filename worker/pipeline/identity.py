@@ -168,6 +168,11 @@ class UrlEntry:
         """Waiting for a probe that is presumed lost (or whose verdict was not published)."""
         return self.waiting and clock > self.expires_at(options)
 
+    def probe(self) -> list[Any]:
+        """Which wait this is (the probing page, since when, how many probes): a release
+        names it, so it acts on that wait only (route.py `_release`)."""
+        return [self.pending, self.since, self.probes]
+
     def released(self) -> UrlEntry | None:
         """This entry once its probe is given up (None: nothing waits, forget it)."""
         if not self.parked:

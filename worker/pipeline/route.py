@@ -64,7 +64,14 @@ from worker.pipeline.identity import (
     seed_url,
 )
 from worker.pipeline.records import article_from_wire, article_to_wire, encode_rejection
-from worker.pipeline.state import IdentityState, encode, index_key, parked_key, url_key
+from worker.pipeline.state import (
+    IdentityState,
+    SweepProgress,
+    encode,
+    index_key,
+    parked_key,
+    url_key,
+)
 from worker.pipeline.types import (
     ARTICLE_SCHEMA,
     DUPLICATE_SCHEMA,
@@ -164,7 +171,7 @@ def identity_record(value: bytes, partition: int, state: IdentityState) -> Step:
         if isinstance(data, dict) and data.get("step") == "seed":
             return Step(_seed(data, partition, state))
         if isinstance(data, dict) and data.get("step") == "release":
-            return _release(str(data["story"]), partition, state)
+            return _release(str(data["story"]), partition, state, _wait(data.get("probe")))
         step = data["step"]
         fp = Fingerprint.from_dict(data["fp"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -337,18 +344,45 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
     return Step(outputs, needs=0 if outputs else None, fallback=fallback, replayed=replayed)
 
 
-def release_record(story: str) -> Routed:
-    """The sweep's request to release a stalled URL (its probe presumed lost)."""
-    return Routed(STORIES, url_key(story), orjson.dumps({"step": "release", "story": story}))
+def release_record(story: str, wait: list[Any] | None = None) -> Routed:
+    """The sweep's request to release a stalled URL (its probe presumed lost); `wait` is the
+    wait the sweep found stalled (UrlEntry.probe), so only that one is released."""
+    record: dict[str, Any] = {"step": "release", "story": story}
+    if wait is not None:
+        record["probe"] = wait
+    return Routed(STORIES, url_key(story), orjson.dumps(record))
 
 
-def _release(story: str, partition: int, state: IdentityState) -> Step:
+def release_records(progress: SweepProgress) -> list[Routed]:
+    """The release records for the URLs a sweep slice found stalled."""
+    return [release_record(story, progress.waits.get(story)) for story in progress.stalled]
+
+
+def _wait(data: Any) -> list[Any] | None:
+    if data is None:
+        return None  # a release record of an earlier release: the clock decides
+    if not isinstance(data, list) or len(data) != 3:
+        raise ValueError("a release's probe is [pending, since, probes]")
+    return [None if data[0] is None else str(data[0]), int(data[1]), int(data[2])]
+
+
+def _release(story: str, partition: int, state: IdentityState,
+             wait: list[Any] | None) -> Step:
     """A stalled URL: the first page still waiting probes again (its record kept this time,
-    so a lost probe can be repeated); after MAX_PROBES, every waiting page is rejected."""
+    so a lost probe can be repeated); after MAX_PROBES, every waiting page is rejected.
+
+    Only the wait the sweep found stalled is released (its probing page, since when, its
+    probe count): decided again on a replay after a crash, the record must do what it did the
+    first time. Judged by the partition's data clock instead, a replay saw a later clock (the
+    state is ahead of the offsets after a crash) and released a newer probe that the first
+    pass had left alone - whose verdict had already published its page as version 1: the
+    page re-probed in its place was then version 1 again, with another content."""
     clock = state.clock(partition) or 0
     entry = state.url(story)
-    if entry is None or not entry.stalled(clock, state.options):
+    if entry is None or not entry.waiting:
         return Step([])  # answered (or released) meanwhile
+    if (entry.probe() != wait) if wait is not None else not entry.stalled(clock, state.options):
+        return Step([])  # another wait than the one found stalled (or not stalled yet)
     queue = [[entry.pending, ""]] if entry.pending is not None and entry.kept else []
     return _reprobe(story, entry, [*queue, *entry.parked], entry.probes + 1, clock, state)
 

@@ -322,6 +322,7 @@ class SweepProgress:
     trimmed: int = 0
     entries: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
     stalled: list[str] = field(default_factory=list)  # URLs (story ids) to release
+    waits: dict[str, list[Any]] = field(default_factory=dict)  # their waits (UrlEntry.probe)
 
 
 def sweep_slice(state: IdentityState, partition: int, clock: int, progress: SweepProgress,
@@ -355,9 +356,11 @@ def sweep_slice(state: IdentityState, partition: int, clock: int, progress: Swee
             expires = _expiry(state, key, value)
         if clock <= expires:
             progress.entries[stage] += 1
-        elif stage == URL and _waiting(state, key, value):
+        elif stage == URL and (wait := _waiting(state, key, value)) is not None:
             progress.entries[stage] += 1
-            progress.stalled.append(key[len(_KEY_PREFIX[URL]):].decode("ascii"))
+            story = key[len(_KEY_PREFIX[URL]):].decode("ascii")
+            progress.stalled.append(story)
+            progress.waits[story] = wait
         elif stage == URL:
             raw.delete(key)
             progress.removed += 1
@@ -374,13 +377,15 @@ def _expiry(state: IdentityState, key: bytes, value: bytes) -> int:
         return _NEVER  # reported by the decisions when they read it
 
 
-def _waiting(state: IdentityState, key: bytes, value: bytes) -> bool:
+def _waiting(state: IdentityState, key: bytes, value: bytes) -> list[Any] | None:
+    """The wait of a URL entry waiting on a probe (UrlEntry.probe), else None."""
     try:
-        return UrlEntry.from_dict(_payload(value)).waiting
+        entry = UrlEntry.from_dict(_payload(value))
     except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONDecodeError):
         if state.on_unreadable is not None:
             state.on_unreadable(URL, key)
-        return False
+        return None
+    return entry.probe() if entry.waiting else None
 
 
 def _trim_index(state: IdentityState, key: bytes, value: bytes, clock: int,

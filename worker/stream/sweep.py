@@ -29,7 +29,7 @@ import orjson
 from faust.types import TopicT
 
 from worker.logs import fields
-from worker.pipeline.route import STORIES, Routed, release_record
+from worker.pipeline.route import STORIES, Routed, release_records
 from worker.pipeline.state import STAGES, IdentityState, SweepProgress, sweep_slice
 from worker.stream.store import TableStore
 
@@ -138,7 +138,7 @@ def handle_sweep(news: NewsApp, sweeps: Sweeps, partition: int, value: bytes,
     if progress.removed or progress.trimmed:
         log.debug("identity sweep of partition %s: %s removed, %s trimmed", partition,
                   progress.removed, progress.trimmed)
-    releases = [release_record(story) for story in progress.stalled]
+    releases = release_records(progress)
     if releases:
         log.warning("identity sweep of partition %s: %s URL(s) waited too long for their "
                     "first probe; their pages probe again", partition, len(releases),
