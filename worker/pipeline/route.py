@@ -21,8 +21,9 @@ Records on the stories topic (JSON), in the order a page's records go:
       binds the URL, then sends the pages parked behind it back to it ("url"), in order
     {"step": "seed", "story", "version", "modified", "last_seen"}          key u:<article id>
       a story's version carried over from the previous release (news-worker migrate)
-    {"step": "release", "story"}                                           key u:<article id>
-      the sweep found the URL stalled (its probe presumed lost): its waiting pages probe again
+    {"step": "release", "story", "probe"}                                  key u:<article id>
+      the sweep found the URL stalled (its probe presumed lost): its waiting pages probe again;
+      "probe" names the wait it found ([pending origin, since, probes]): only that is released
 `origin` is the pages-topic position ("topic:partition:offset") or "file:line"; `ts` the input
 message's timestamp (publish-lag metric); `fp` the page's `Fingerprint`; `article` the
 article (records.article_to_wire). Every record advances its partition's data clock to the
