@@ -468,3 +468,31 @@ def test_a_release_replayed_after_a_crash_leaves_a_newer_probe_alone() -> None:
                 f"two contents for version {out['version']}")
     assert [(o["page_id"], o["version"]) for o in published if o["_kind"] == "article"] == [
         ("p1", 1), ("p1", 1), ("p2", 2), ("p3", 3)]
+
+
+def test_a_re_extracted_copy_that_waited_for_its_own_probe_publishes_nothing_on_a_replay() -> None:
+    """The deep state machine's "two contents for (id, 2)", traced and shrunk: p1 probes; a
+    re-extracted redelivery of p1's message (same origin, another hash) reaches the URL key
+    while it probes and waits (nothing published); the verdict publishes p1 as v1; p4, a
+    later crawl, is v2 and the worker dies before p4's writes. The replay from the committed
+    offset meets the re-extracted copy with the URL bound: "v1's message with another hash"
+    made it v2 with its own content, before p4's v2 came again. It published nothing the first
+    time, so it publishes nothing on the replay either."""
+    feed = Feed()
+    published: list[dict[str, Any]] = []
+    run = partial(step, feed, published)
+    p1 = article(page_id="p1")
+    [u1] = feed.records(p1, "pages:0:1")
+    [again] = feed.records(replace(p1, description="re-extracted"), "pages:0:1")
+    [u4] = feed.records(article(text=grown(1, 1), modified=T0 + timedelta(hours=1),
+                                fetched=T0 + timedelta(hours=1), page_id="p4"), "pages:0:4")
+    hops = run(u1)
+    assert run(again) == []  # waits: its message is probing
+    verdict = until_verdict(run, hops)
+    run(verdict)
+    run(u4, crash=True)  # v2 out, its writes lost
+    for record in (u1, again, verdict, u4):  # the replay of the URL's partition
+        run(record)
+    assert [(o["page_id"], o["_kind"], o.get("version")) for o in published] == [
+        ("p1", "article", 1), ("p4", "article", 2), ("p4", "article", 2)]
+    assert published[1] == published[2]

@@ -146,6 +146,10 @@ class UrlEntry:
     # Origins of the pages the verdict sent back to this key (route.py), not decided yet: their
     # original records, replayed after a crash, wait for the copies sent back (see decide_url).
     sent: list[str] = field(default_factory=list)
+    # [origin, record hash] of copies of the probing page's own message (redeliveries with
+    # another hash) that waited while it probed: answered by its verdict, so a replay of one
+    # publishes nothing (it published nothing the first time; see decide_url).
+    waited: list[list[str]] = field(default_factory=list)
 
     @property
     def bound(self) -> bool:
@@ -185,7 +189,7 @@ class UrlEntry:
                 "mh": self.body, "hk": self.headline, "m": self.modified, "f": self.fetched,
                 "l": self.last_seen, "seen": self.seen, "o": self.origins, "p": self.pending,
                 "pk": self.parked, "ps": self.since, "pn": self.probes, "pr": self.kept,
-                "sb": self.sent}
+                "sb": self.sent, "wd": self.waited}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UrlEntry:
@@ -200,6 +204,7 @@ class UrlEntry:
             # Entries written before the probe timeout: their probe started by last_seen.
             since=int(data.get("ps", data["l"])), probes=int(data.get("pn", 0)),
             kept=bool(data.get("pr", False)), sent=[str(o) for o in data.get("sb") or ()],
+            waited=[[str(o), str(h)] for o, h in data.get("wd") or ()],
         )
 
 
@@ -310,13 +315,22 @@ def decide_url(
     if known is not None and (probe is None or known.pending != origin):
         # Pending: this URL's first probe is in flight. Wait behind it, once.
         if origin == known.pending:
-            return UrlDecision(Action.WAIT, None)
+            # A copy of the probing page's own message. Remembered when its hash differs (a
+            # re-extraction): once the verdict binds the URL, a replay of this copy must again
+            # publish nothing, not be "v1's message with another hash", the next version
+            # (after a crash that lost a later version's writes, a second content for it).
+            if [origin, page.record] in known.waited:
+                return UrlDecision(Action.WAIT, None)
+            known.waited = [*known.waited, [origin, page.record]][-MAX_ORIGINS:]
+            return UrlDecision(Action.WAIT, known)
         return _park(known, origin, page_id, clock)
     if probe is None:
         pending = UrlEntry(story="", own=False, last_seen=clock, pending=origin, since=clock)
         return UrlDecision(Action.PROBE, pending)
     parked = tuple(o for o, _ in known.parked) if known is not None else ()
     decision = _first_sighting(page, origin, probe, clock)
+    if known is not None and decision.entry is not None:
+        decision.entry.waited = [w for w in known.waited if w[0] == origin]
     return UrlDecision(decision.action, decision.entry, decision.verdict, decision.story,
                        decision.version, decision.by, decision.registrations, parked)
 
@@ -378,7 +392,7 @@ def _known_url(entry: UrlEntry, page: Fingerprint, origin: str, clock: int) -> U
                            MatchBy.URL)
     produced = entry.origins.get(origin)
     if produced is not None and produced == entry.version:
-        if page.record == entry.record:
+        if page.record == entry.record or [origin, page.record] in entry.waited:
             return UrlDecision(Action.DECIDED, entry, Verdict.REDELIVERY, entry.story,
                                entry.version)
         if page.own_url:

@@ -289,6 +289,8 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
         state.put_url(fp.story_id, decision.entry or UrlEntry("", False))
         return Step([])
     if decision.action is Action.WAIT:
+        if decision.entry is not None:
+            state.put_url(fp.story_id, decision.entry)
         if origin in waiting and not state.is_parked(fp.story_id, origin):
             state.park(fp.story_id, origin, orjson.dumps({**data, "step": "url"}))  # torn
         return Step([])
