@@ -15,6 +15,7 @@ from tests.unit.test_identity_properties import content
 from worker.pipeline.fingerprint import Fingerprint, body_key, material_hash
 from worker.pipeline.route import STORIES, Routed, identity_record, identity_step, release_records
 from worker.pipeline.state import IdentityState, Staged, SweepProgress, sweep_slice
+from worker.pipeline.types import Article
 
 URL = "https://www.harbourgazette.example/news/2025/11/03/storm-floods-city"
 STORM = "Storm floods city centre streets"
@@ -357,6 +358,15 @@ def test_a_parked_pages_record_replayed_after_a_crash_waits_for_the_verdicts_cop
         ("p1", "article", 1), ("p2", "article", 2), ("p3", "article", 3)]
 
 
+def _four_crawls(feed: Feed) -> tuple[list[Article], list[Routed]]:
+    """Four crawls of one live page (p1..p4, each an hour later and grown by a paragraph) and
+    their URL records, in partition order."""
+    pages = [article(page_id="p1")] + [
+        article(text=grown(1, n), modified=T0 + timedelta(hours=n),
+                fetched=T0 + timedelta(hours=n), page_id=f"p{n + 1}") for n in (1, 2, 3)]
+    return pages, [feed.records(p, f"pages:0:{n}")[0] for n, p in enumerate(pages)]
+
+
 def test_a_crawl_arriving_while_the_verdicts_copies_travel_keeps_its_turn() -> None:
     """Crawl order survives the verdict's send-back (test_rebalance on 7b526c4: a live page's
     versions came out 1, 2, 3, 4 for five crawls). p2 parks behind p1's probe; the verdict
@@ -364,12 +374,9 @@ def test_a_crawl_arriving_while_the_verdicts_copies_travel_keeps_its_turn() -> N
     before that copy. They wait behind it (parked), are sent back when it is decided, and come
     out as v3 and v4, after p2's v2: versions in crawl order, none counted as older."""
     feed = Feed()
-    pages = [article(page_id="p1")] + [
-        article(text=grown(1, n), modified=T0 + timedelta(hours=n),
-                fetched=T0 + timedelta(hours=n), page_id=f"p{n + 1}") for n in (1, 2, 3)]
     published: list[dict[str, Any]] = []
     run = partial(step, feed, published)
-    u1, u2, u3, u4 = (feed.records(p, f"pages:0:{n}")[0] for n, p in enumerate(pages))
+    _, (u1, u2, u3, u4) = _four_crawls(feed)
     hops = run(u1)
     run(u2)  # parked behind the probe
     queue = run(until_verdict(run, hops))  # v1 out, p2's copy on its way to the URL key
@@ -391,12 +398,9 @@ def test_a_sent_back_page_whose_article_is_refused_is_rejected_and_its_url_goes_
     copy (gone: it was decided) and p3's copy parked again: p3, every later crawl of the URL
     and p2 redriven waited for ever with no record."""
     feed = Feed()
-    pages = [article(page_id="p1")] + [
-        article(text=grown(1, n), modified=T0 + timedelta(hours=n),
-                fetched=T0 + timedelta(hours=n), page_id=f"p{n + 1}") for n in (1, 2, 3)]
     published: list[dict[str, Any]] = []
     run = partial(step, feed, published)
-    u1, u2, u3, u4 = (feed.records(p, f"pages:0:{n}")[0] for n, p in enumerate(pages))
+    pages, (u1, u2, u3, u4) = _four_crawls(feed)
     hops = run(u1)
     assert run(u2) == []  # parked behind the probe
     [copy2] = run(until_verdict(run, hops))  # v1 out, p2's copy on its way to the URL key
