@@ -91,3 +91,11 @@ def raw_message(
     else:
         record["text"] = text
     return orjson.dumps(record)
+
+
+def repeated_messages(pages: list[Page], n: int) -> bytes:
+    """The throughput input: n raw-page messages as JSON lines, the pages cycled, each with its
+    own id (repeats are duplicates, which still go through extraction)."""
+    cycled = (pages[k % len(pages)] for k in range(n))
+    return b"".join(raw_message(page, page_id=f"{page.id[:16]}-{k}") + b"\n"
+                    for k, page in enumerate(cycled))

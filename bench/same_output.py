@@ -25,6 +25,7 @@ from bench.corpus import (
     WCXB_FETCHED_AT,
     load_pages,
     raw_message,
+    repeated_messages,
     wcxb_corpus,
 )
 
@@ -48,9 +49,7 @@ def write_inputs(folder: Path) -> list[Path]:
         paths += [html, text]
         if name == "aeb":
             repeated = folder / "speed300.jsonl"
-            repeated.write_bytes(b"".join(
-                raw_message(pages[k % len(pages)], page_id=f"{pages[k % len(pages)].id[:16]}-{k}")
-                + b"\n" for k in range(300)))
+            repeated.write_bytes(repeated_messages(pages, 300))
             paths.append(repeated)
     return paths
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.corpus import FETCHED_AT, Page, load_pages, raw_message
+from bench.corpus import FETCHED_AT, Page, load_pages, raw_message, repeated_messages
 from bench.report import Context
 from bench.stats import fmt, quantile, spread, summarize, table
 
@@ -159,10 +159,7 @@ def per_page(ctx: Context, pages: list[Page], rounds: int) -> dict[str, Any]:
 def build_input(ctx: Context, pages: list[Page], n: int, name: str = "speed") -> tuple[str, str]:
     """A JSON-lines file of n raw-page messages (pages cycled, unique ids), and an empty one."""
     path = ctx.path(f"{name}_input.jsonl")
-    with open(path, "wb") as fh:
-        for k in range(n):
-            page = pages[k % len(pages)]
-            fh.write(raw_message(page, page_id=f"{page.id[:16]}-{k}") + b"\n")
+    path.write_bytes(repeated_messages(pages, n))
     empty = ctx.path(f"{name}_empty.jsonl")
     empty.write_bytes(b"")
     return str(path), str(empty)

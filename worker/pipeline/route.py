@@ -347,18 +347,12 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
     return Step(outputs, needs=0 if outputs else None, fallback=fallback, replayed=replayed)
 
 
-def release_record(story: str, wait: list[Any] | None = None) -> Routed:
-    """The sweep's request to release a stalled URL (its probe presumed lost); `wait` is the
-    wait the sweep found stalled (UrlEntry.probe), so only that one is released."""
-    record: dict[str, Any] = {"step": "release", "story": story}
-    if wait is not None:
-        record["probe"] = wait
-    return Routed(STORIES, url_key(story), orjson.dumps(record))
-
-
 def release_records(progress: SweepProgress) -> list[Routed]:
-    """The release records for the URLs a sweep slice found stalled."""
-    return [release_record(story, progress.waits.get(story)) for story in progress.stalled]
+    """The sweep's requests to release the URLs a slice found stalled (their probes presumed
+    lost), each naming the wait it found (UrlEntry.probe), so only that one is released."""
+    return [Routed(STORIES, url_key(story), orjson.dumps(
+        {"step": "release", "story": story, "probe": progress.waits[story]}))
+        for story in progress.stalled]
 
 
 def _wait(data: Any) -> list[Any] | None:
@@ -384,8 +378,11 @@ def _release(story: str, partition: int, state: IdentityState,
     entry = state.url(story)
     if entry is None or not entry.waiting:
         return Step([])  # answered (or released) meanwhile
-    if (entry.probe() != wait) if wait is not None else not entry.stalled(clock, state.options):
-        return Step([])  # another wait than the one found stalled (or not stalled yet)
+    if wait is None:  # a release written before releases named their wait: the clock decides
+        if not entry.stalled(clock, state.options):
+            return Step([])  # not stalled (yet)
+    elif entry.probe() != wait:
+        return Step([])  # another wait than the one the sweep found stalled
     queue = [[entry.pending, ""]] if entry.pending is not None and entry.kept else []
     return _reprobe(story, entry, [*queue, *entry.parked], entry.probes + 1, clock, state)
 

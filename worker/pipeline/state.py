@@ -332,7 +332,7 @@ def sweep_slice(state: IdentityState, partition: int, clock: int, progress: Swee
     Returns when the partition is done (`after` None) or `should_stop()` says so (checked
     every few keys; the caller gives it a time budget). An entry not due costs a prefix read;
     a due URL entry is deleted, unless pages wait on its probe: then it is *stalled*, listed
-    in `progress.stalled` for the caller to release (route.release_record); a due index entry
+    in `progress.stalled` for the caller to release (route.release_records); a due index entry
     loses its stale stories (deleted when none is left). The decisions treat due entries as
     absent already, so when the sweep runs changes nothing but the size of the state.
     """
