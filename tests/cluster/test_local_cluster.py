@@ -79,19 +79,9 @@ async def test_three_nodes_replicate_with_min_isr_two_and_survive_a_leader_crash
     assert offsets and all(sorted(p["replicas"]) == [1, 2, 3] for p in offsets.values())
 
 
-def _free_run(count: int) -> int:
-    """A base port with `count` consecutive ports free on loopback."""
-    for _ in range(50):
-        base = probe.free_port()
-        if base + count < 65535 and not any(
-                probe.port_in_use("127.0.0.1", base + i) for i in range(count)):
-            return base
-    raise AssertionError("no run of free ports")
-
-
 def test_kafka_up_nodes_3_starts_a_cluster_and_down_stops_exactly_it(tmp_path: Path) -> None:
     """`make kafka-up NODES=3` / `kafka-status` / `kafka-down`, through `python -m tools.kafka`."""
-    base = _free_run(6)
+    base = probe.free_run(6)
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "tools.kafka"]
     where = ["--run-dir", str(run_dir), "--port", str(base)]

@@ -1,13 +1,15 @@
 """tools/kafka without a broker: the CLI tool command line, the tools jar in the jar check,
-and the retention setting reaching the broker's config."""
+the retention setting reaching the broker's config, the ports a broker is given, and what a
+failed start-up says."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
-from tools.kafka import jars
+from tools.kafka import jars, probe
 from tools.kafka.cli import TOOLS, command
 from tools.kafka.jars import KafkaSetupError
 from tools.kafka.localkafka import LocalKafka, retention_hours
@@ -55,3 +57,46 @@ def test_retention_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("KAFKA_RETENTION_HOURS", "1d")
     with pytest.raises(KafkaSetupError, match="KAFKA_RETENTION_HOURS='1d'"):
         retention_hours()
+
+
+def _outside_ephemeral(port: int) -> bool:
+    low, high = probe.ephemeral_range()
+    return not low <= port <= high
+
+
+def test_brokers_listen_outside_the_range_the_kernel_gives_outgoing_connections() -> None:
+    # A port in that range can be any client's local port by the time the broker binds it,
+    # invisible to a connect probe: the cause of a 3-node start-up failing in CI.
+    ports = [probe.free_port() for _ in range(50)]
+    assert all(_outside_ephemeral(p) for p in ports), ports
+    base = probe.free_run(6)
+    assert all(_outside_ephemeral(base + i) for i in range(6))
+    for port in range(base, base + 6):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))  # free, as promised
+
+
+def test_a_failed_start_up_names_its_cause_not_only_the_shutdown_after_it(tmp_path: Path) -> None:
+    broker = LocalKafka(tmp_path, port=1, controller_port=2)
+    shutdown = [f"[t] INFO [Reaper-{i}]: Shutdown completed (kafka.server.X)" for i in range(40)]
+    broker.log_file.write_text("\n".join([
+        "=== localkafka: starting Kafka 3.9.2 on 127.0.0.1:1",
+        "[t] ERROR an old start's error (kafka.Kafka$)",
+        "=== localkafka: starting Kafka 3.9.2 on 127.0.0.1:1",
+        "[t] INFO starting (kafka.server.KafkaRaftServer)",
+        "[t] ERROR Unable to start acceptor for ListenerName(PLAINTEXT) (kafka.network.Acceptor)",
+        "org.apache.kafka.common.KafkaException: Socket server failed to bind to "
+        "127.0.0.1:1: Address already in use.",
+        "\tat kafka.network.Acceptor.openServerSocket(SocketServer.scala:751)",
+        "Caused by: java.net.BindException: Address already in use",
+        *shutdown,
+    ]) + "\n")
+    assert broker.start_errors() == [
+        "[t] ERROR Unable to start acceptor for ListenerName(PLAINTEXT) (kafka.network.Acceptor)",
+        "org.apache.kafka.common.KafkaException: Socket server failed to bind to "
+        "127.0.0.1:1: Address already in use.",
+    ]
+    assert "Address already in use" not in broker.log_tail()  # what CI showed: nothing useful
+    message = broker._start_failure()
+    assert message.startswith("[t] ERROR Unable to start acceptor")
+    assert message.endswith(shutdown[-1])

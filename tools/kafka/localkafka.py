@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import signal
 import subprocess
 import time
@@ -33,6 +34,9 @@ DEFAULT_RETENTION_HOURS = 168
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".kafka"
 LOG_TAIL_LINES = 25
+_START_MARK = "=== localkafka: starting"
+# Kafka's log4j ERROR/FATAL lines, and the exception lines of a stack trace (not its frames).
+_ERROR_LINE = re.compile(r"\b(?:ERROR|FATAL)\b|^\S*(?:Exception|Error)\b")
 
 _LOG4J1 = """\
 log4j.rootLogger=INFO, stdout
@@ -219,7 +223,8 @@ class LocalKafka:
                 return
             except KafkaSetupError:
                 # Free ports are only free when we looked; another process may have won the race.
-                if self._auto_ports and "Address already in use" in self.log_tail() and attempt < 2:
+                bind_failed = any("Address already in use" in e for e in self.start_errors())
+                if self._auto_ports and bind_failed and attempt < 2:
                     self.kill()
                     self.port, self.controller_port = (
                         probe.free_port(self.host),
@@ -307,6 +312,23 @@ class LocalKafka:
         except OSError:
             return "(no broker log)"
         return "\n".join(text.splitlines()[-lines:])
+
+    def start_errors(self, lines: int = 10) -> list[str]:
+        """The errors the broker logged since it was last started (the first `lines`).
+
+        A broker that fails to start logs its cause, then a long orderly shutdown: the log's
+        tail alone shows only the shutdown.
+        """
+        try:
+            text = self.log_file.read_text(errors="replace")
+        except OSError:
+            return []
+        since_start = text.rpartition(_START_MARK)[2].splitlines()
+        return [line for line in since_start if _ERROR_LINE.search(line)][:lines]
+
+    def _start_failure(self) -> str:
+        errors = "\n".join(self.start_errors()) or "(no error logged)"
+        return f"{errors}\nlast lines of log {self.log_file}:\n{self.log_tail(8)}"
 
     # --- internals -------------------------------------------------------------------
     def _java(self, lib: Path, main: str, *args: str, heap: str) -> list[str]:
@@ -406,7 +428,7 @@ class LocalKafka:
         cmd = self._java(lib, "kafka.Kafka", str(self.config_file), heap=self.heap)
         with open(self.log_file, "ab") as log:
             log.write(
-                f"\n=== localkafka: starting Kafka {self.version} on {self.bootstrap}\n".encode()
+                f"\n{_START_MARK} Kafka {self.version} on {self.bootstrap}\n".encode()
             )
             log.flush()
             self._proc = subprocess.Popen(  # noqa: S603 -- fixed argv, no shell
@@ -428,8 +450,8 @@ class LocalKafka:
             if self._proc is not None and self._proc.poll() is not None:
                 code = self._proc.returncode
                 raise KafkaSetupError(
-                    f"Kafka {self.version} exited with code {code} during start-up; "
-                    f"log {self.log_file}:\n{self.log_tail()}"
+                    f"Kafka {self.version} exited with code {code} during start-up:\n"
+                    f"{self._start_failure()}"
                 )
             try:
                 if probe.metadata_brokers(self.host, self.port):
@@ -440,7 +462,7 @@ class LocalKafka:
             time.sleep(0.25)
         raise KafkaSetupError(
             f"Kafka {self.version} on {self.bootstrap} not ready after {timeout:.0f}s "
-            f"({last_error}); log {self.log_file}:\n{self.log_tail()}"
+            f"({last_error}):\n{self._start_failure()}"
         )
 
     def _signal(self, pid: int, sig: int) -> None:
