@@ -155,6 +155,24 @@ def test_a_url_whose_probe_is_lost_is_released_after_the_dedupe_window() -> None
     assert late["_kind"] == "duplicate" and late["duplicate_of"] == story
 
 
+def test_a_release_record_an_earlier_release_wrote_without_its_wait_goes_by_the_clock() -> None:
+    """Release records from before they named their wait ("probe") may still be on the
+    stories topic after an upgrade: such a record releases the URL only if the partition's
+    data clock says its probe is stalled, and otherwise does nothing."""
+    feed = Feed()
+    story, started = lose_the_probe(feed)
+    window = int(WINDOW.total_seconds())
+    old = [Routed(STORIES, url_key(story),
+                  orjson.dumps({"step": "release", "story": story}))]
+    advance(feed, story, started + window)
+    assert run(feed, old) == []  # not stalled by the clock: the probe may only be slow
+    assert entry_of(feed, story)["pk"]  # type: ignore[index]  # p2 still waits
+    advance(feed, story, started + window + 3600)
+    [out] = run(feed, old)
+    assert (out["_kind"], out["page_id"], out["version"]) == ("article", "p2", 1)
+    assert parked_keys(feed) == []
+
+
 def test_a_release_is_tried_a_bounded_number_of_times_then_the_pages_are_rejected() -> None:
     feed = Feed()
     story, clock = lose_the_probe(feed)
