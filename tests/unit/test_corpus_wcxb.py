@@ -114,6 +114,8 @@ DATE_FIXED = {
     "wcxbdev-0128": "other stories' <time> cards, the story's date before the <h1>",
     "wcxbdev-0352": "a 2013 post re-hosted in 2024",
     "wcxbdev-0053": "'Posted on' far from the headline, nothing declared",
+    "wcxbdev-0215": "declared in UTC, the story's <time> in the page's zone (a day earlier)",
+    "wcxbdev-0237": "declared -05:00, shown as a UTC stamp (a day later)",
 }
 HEADLINE_FIXED = {
     "wcxbdev-0148": "JSON-LD headline is the section ('Sample menus')",

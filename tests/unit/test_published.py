@@ -91,3 +91,32 @@ def test_a_labelled_date_anywhere_in_the_page_when_none_is_found_elsewhere() -> 
     art = run(f"<html><body><h1>What is an online course?</h1>{STORY}{comments}</body></html>",
               url="https://harbordaily.example/what-is-an-online-course")
     assert art.published_at is None
+
+
+def test_the_declared_instant_is_written_in_the_offset_the_page_shows_it_in() -> None:
+    # wcxbdev-0215: article:published_time in UTC (the 19th), the story's own <time> in the
+    # page's zone (-08:00, "December 18, 2025"); wcxbdev-0237: declared -05:00, shown as a UTC
+    # stamp ("Posted 2024-01-12T00:30:27+00:00")
+    def page(declared: str, shown: str) -> Extracted:
+        return run(f"<html><head><meta property='article:published_time' content='{declared}'>"
+                   "</head><body><header><h1>Are the new harbour rules fair to fishermen?</h1>"
+                   f"{shown}</header>{STORY}</body></html>")
+
+    art = page("2025-12-19T03:05:00+00:00",
+               "<time datetime='2025-12-18T19:05:00-08:00'>December 18, 2025</time>")
+    assert art.published_at is not None
+    assert art.published_at.isoformat() == "2025-12-18T19:05:00-08:00"  # the same instant
+    art = page("2024-01-11T19:30:00-05:00",
+               "<div class='timestamp'>Posted <date id='created-date'>2024-01-12T00:30:27+00:00"
+               "</date></div>")
+    assert art.published_at is not None
+    assert art.published_at.isoformat() == "2024-01-12T00:30:00+00:00"
+    # another instant shown (a comment, another story's card) leaves the declared offset alone
+    art = page("2025-12-19T03:05:00+00:00",
+               "<time datetime='2025-12-19T16:35:00-08:00'>December 19, 2025</time>")
+    assert art.published_at is not None
+    assert art.published_at.isoformat() == "2025-12-19T03:05:00+00:00"
+    # a shown stamp without a zone says nothing about the page's offset
+    art = page("2025-12-19T03:05:00+00:00", "<time datetime='2025-12-18T19:05:00'>Dec 18</time>")
+    assert art.published_at is not None
+    assert art.published_at.isoformat() == "2025-12-19T03:05:00+00:00"

@@ -21,7 +21,13 @@ from lxml.html import HtmlElement
 
 from worker.pipeline.byline import find_byline
 from worker.pipeline.marks import PageMarks
-from worker.pipeline.published import find_shown, parse_declared, shown_earlier
+from worker.pipeline.published import (
+    find_shown,
+    near_headline,
+    parse_declared,
+    shown_earlier,
+    shown_offset,
+)
 
 __all__ = ["PageMetadata", "parse_declared", "read_metadata"]
 
@@ -316,9 +322,12 @@ def read_metadata(tree: HtmlElement, url: str, not_after: datetime) -> PageMetad
         + [(time_mod, "time")], _month_first(md.language_hint), not_after
     )
     if md.published_at is not None:
-        earlier = shown_earlier(md.published_at, h1_el, not_after, _month_first(md.language_hint))
+        near = near_headline(h1_el)
+        earlier = shown_earlier(md.published_at, near, not_after, _month_first(md.language_hint))
         if earlier is not None:
             md.published_at, md.date_source = earlier, "dateline"
+        else:
+            md.published_at = shown_offset(md.published_at, tree, near)
     else:
         shown = find_shown(marks, h1_el, not_after, month_first=_month_first(md.language_hint))
         md.published_at, md.date_source = shown.published, shown.source

@@ -1,7 +1,8 @@
 """When an HTML page says its story was published: declared values first, then what it shows.
 
     1. declared: JSON-LD, <meta>, <time datetime>      (metadata.py reads them, in order)
-       ... unless the headline's block shows a date 2+ days earlier (shown_earlier)
+       ... unless the headline's block shows a date 2+ days earlier (shown_earlier);
+       kept, it is written in the offset the page shows it in (shown_offset)
     2. microdata: itemprop="datePublished" on any element (content / datetime / its text)
     3. beside the headline: the short lines around the <h1>
     4. a dateline: elements whose class or id names a date, time, byline or publication
@@ -17,6 +18,7 @@ keeps the article schema's words: microdata is "meta" (declared markup), a shown
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -206,35 +208,73 @@ def headline_block(h1: HtmlElement) -> HtmlElement:
     return block
 
 
-def _beside_headline(h1: HtmlElement | None, not_after: datetime, day_first: bool | None
-                     ) -> Shown:
-    """A date among the short lines of the block that holds the headline (a kicker, a byline)."""
+def near_headline(h1: HtmlElement | None) -> list[str]:
+    """The short lines of text just after (and the three before) the <h1> in its block: its
+    kicker, byline, date."""
     if h1 is None:
-        return Shown(None, None, None)
+        return []
     # where the headline's text begins: found by position, not by words ("Docs", a menu
     # entry before it, is also a word of "... Managing Docs, ...")
     pieces, begin, end = _segments(headline_block(h1), h1)
     near = pieces[end: end + _HEADLINE_LINES] + pieces[max(0, begin - 3): begin]
-    return _from_lines((p for p in near if len(p.split()) <= 14), not_after, day_first,
-                       "dateline")
+    return [p for p in near if len(p.split()) <= 14]
 
 
-def shown_earlier(declared: datetime, h1: HtmlElement | None, not_after: datetime,
+def _beside_headline(near: list[str], not_after: datetime, day_first: bool | None) -> Shown:
+    """A date among the short lines of the block that holds the headline (a kicker, a byline)."""
+    return _from_lines(near, not_after, day_first, "dateline")
+
+
+def shown_earlier(declared: datetime, near: list[str], not_after: datetime,
                   month_first: bool | None = None) -> datetime | None:
-    """The publication date shown beside the headline when it is _EARLIER days or more before
-    the declared one: the declared date is then a later stamp (a re-publication, a move to a
-    new CMS, a copy on another site), the shown one the story's own.
+    """The publication date shown beside the headline (`near`: near_headline's lines) when it
+    is _EARLIER days or more before the declared one: the declared date is then a later stamp
+    (a re-publication, a move to a new CMS, a copy on another site), the shown one the story's
+    own.
 
     wcxb-dev: a paper shown "24 Apr 2000" declared 2025-12-01, a blog post shown "Dec 30, 2013"
     re-hosted 2024-08-07, "On 8 Oct 2022" declared 2022-10-24. A shown date one day off is a
     zone (a declared UTC instant, the local day shown) and changes nothing; a shown date later
     than the declared one is an update (kept in `modified`), never the first publication.
     """
-    shown = _beside_headline(h1, not_after, False if month_first else None)
+    shown = _beside_headline(near, not_after, False if month_first else None)
     if shown.published is None or shown.published == shown.modified:  # only "Updated ..."
         return None
     gap = declared.date() - shown.published.date()
     return shown.published if gap >= timedelta(days=_EARLIER) else None
+
+
+_ISO_SHOWN = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)")
+_SAME_INSTANT = timedelta(minutes=1)
+_SHOWN_STAMPS = 40  # <time> elements read for the offset the page shows
+
+
+def shown_offset(declared: datetime, tree: HtmlElement, near: list[str]) -> datetime:
+    """The declared instant written in the offset the page itself shows it in.
+
+    A page may declare its story's instant in UTC (article:published_time 2025-12-19T03:05Z)
+    and show it to readers in its own zone (<time datetime="2025-12-18T19:05:00-08:00">December
+    18, 2025</time>), or the other way round (declared -05:00, shown "Posted
+    2024-01-12T00:30:27+00:00"). The instant is the same either way; the day its readers saw is
+    the shown one (wcxb-dev 0215, 0237). Read: the page's <time datetime> values and the stamps
+    in the lines beside the headline (`near`, from near_headline). Only a shown stamp of the
+    same instant, to the minute, with a zone, counts: another <time> on the page is another
+    story's or a comment's.
+    """
+    stamps: list[str] = []
+    for el in itertools.islice(tree.iter("time"), _SHOWN_STAMPS):
+        if value := el.get("datetime"):
+            stamps.append(value)
+    for line in near:  # the lines beside the headline (near_headline)
+        if "T" in line:
+            stamps.extend(_ISO_SHOWN.findall(line))
+    for stamp in stamps:
+        stamp = stamp.strip()
+        shown = parse_declared(stamp) if _ISO_SHOWN.fullmatch(stamp) else None  # with a zone
+        if (shown is not None and shown.utcoffset() != declared.utcoffset()
+                and abs(shown - declared) < _SAME_INSTANT):
+            return declared.astimezone(shown.tzinfo)
+    return declared
 
 
 def _labelled(tree: HtmlElement, not_after: datetime, day_first: bool | None) -> Shown:
@@ -259,7 +299,7 @@ def find_shown(marks: PageMarks, h1: HtmlElement | None, not_after: datetime,
     day_first = False if month_first else None
     shown = _microdata(marks, not_after, day_first)
     if shown.published is None:
-        shown = _beside_headline(h1, not_after, day_first)
+        shown = _beside_headline(near_headline(h1), not_after, day_first)
     if shown.published is None:
         shown = _dateline(marks, h1, not_after, day_first)
     if shown.published is None:
