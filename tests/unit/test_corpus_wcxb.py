@@ -116,6 +116,7 @@ DATE_FIXED = {
     "wcxbdev-0053": "'Posted on' far from the headline, nothing declared",
     "wcxbdev-0215": "declared in UTC, the story's <time> in the page's zone (a day earlier)",
     "wcxbdev-0237": "declared -05:00, shown as a UTC stamp (a day later)",
+    "wcxbdev-0357": "only 'Last Updated: June 2022' under the story",
 }
 HEADLINE_FIXED = {
     "wcxbdev-0148": "JSON-LD headline is the section ('Sample menus')",

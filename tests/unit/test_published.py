@@ -120,3 +120,19 @@ def test_the_declared_instant_is_written_in_the_offset_the_page_shows_it_in() ->
     art = page("2025-12-19T03:05:00+00:00", "<time datetime='2025-12-18T19:05:00'>Dec 18</time>")
     assert art.published_at is not None
     assert art.published_at.isoformat() == "2025-12-19T03:05:00+00:00"
+
+
+def test_a_labelled_month_is_its_first_day_when_the_page_shows_no_date() -> None:
+    # wcxbdev-0357: a health explainer whose only date is "Last Updated: June 2022" under the
+    # story (in a <b> label and its text); nothing declared, nothing beside the headline
+    def page(line: str) -> Extracted:
+        return run("<html><body><h1>Meditation and mindfulness: what you need to know</h1>"
+                   f"{STORY}<div class='row'>{line}</div></body></html>")
+
+    art = page("<b>Last Updated: </b>June 2022")
+    assert (art.published_at, art.date_source) == (datetime(2022, 6, 1, tzinfo=UTC), "dateline")
+    assert page("<b>Last Updated: </b>June 12, 2022").published_at == datetime(2022, 6, 12,
+                                                                               tzinfo=UTC)
+    # a month in prose is not a date; nor a labelled month after the fetch
+    assert page("<p>Updated guidance came in June 2022 from the board.</p>").published_at is None
+    assert page("<b>Last Updated: </b>June 2027").published_at is None

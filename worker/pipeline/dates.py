@@ -3,6 +3,7 @@
     parse_date("Updated: 23-08-2025 06:18 IST")  -> ParsedDate(2025-08-23 00:48Z, True, True)
     parse_date("2024-03-03")                     -> ParsedDate(2024-03-03 00:00Z, False, False)
     find_dateline(lines)                         -> Dateline(published, modified, indices)
+    labelled_month("Last Updated: June 2022")    -> ParsedDate(2022-06-01 00:00Z, False, False)
 
 Accepted: ISO 8601 / RFC 3339, RFC 2822, and visible datelines ("Published 14:02 GMT, 3 March
 2024", "March 3, 2024 2:02 p.m. ET", "3 Mar 2024, 14:02 CET", "2024/03/03 14:02 JST", month
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-__all__ = ["Dateline", "ParsedDate", "ZONE_OFFSETS", "find_dateline", "parse_date", "parse_zone"]
+__all__ = ["Dateline", "ParsedDate", "ZONE_OFFSETS", "find_dateline", "labelled_month",
+           "parse_date", "parse_zone"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +321,22 @@ def find_dateline(
         published = bare[1]
         indices.append(bare[0])
     return Dateline(published, modified, tuple(sorted(indices)))
+
+
+_MONTH_YEAR = re.compile(rf"(?P<mn>{_MONTH_RE})\.?,?\s+(?P<y>(?:19|20)\d\d)", _F)
+
+
+def labelled_month(text: str, not_after: datetime | None = None) -> ParsedDate | None:
+    """A labelled line that gives only a month and a year ("Last Updated: June 2022") as the
+    first of that month (no time, no zone): the day the page itself cannot be more exact than.
+    Only the whole line counts (a month in prose is not a date), and never a month after
+    `not_after`."""
+    label = _LABELS.match(text.strip())
+    found = _MONTH_YEAR.fullmatch(text.strip()[label.end():].strip()) if label else None
+    if found is None:
+        return None
+    value = datetime(int(found.group("y")), _MONTHS[found.group("mn").lower()], 1, tzinfo=UTC)
+    return None if not_after is not None and value > not_after else ParsedDate(value, False, False)
 
 
 def starts_with_label(text: str) -> bool:

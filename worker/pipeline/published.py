@@ -6,7 +6,8 @@
     2. microdata: itemprop="datePublished" on any element (content / datetime / its text)
     3. beside the headline: the short lines around the <h1>
     4. a dateline: elements whose class or id names a date, time, byline or publication
-    5. a labelled date ("Posted on ...") anywhere outside comments and sidebars
+    5. a labelled date ("Posted on ...") anywhere outside comments and sidebars; failing that,
+       a labelled month ("Last Updated: June 2022") as its first day
     -> (published, modified, source); None when the page shows no date at all
 
 Declared instants keep the offset the page wrote them in (the same instant; the wire format is
@@ -28,7 +29,13 @@ from dateutil import parser as date_parser
 from lxml import etree
 from lxml.html import HtmlElement
 
-from worker.pipeline.dates import ParsedDate, find_dateline, parse_date, starts_with_label
+from worker.pipeline.dates import (
+    ParsedDate,
+    find_dateline,
+    labelled_month,
+    parse_date,
+    starts_with_label,
+)
 from worker.pipeline.marks import PageMarks
 
 # Zone abbreviations seen in datelines and meta tags, as UTC offsets in hours.
@@ -285,8 +292,13 @@ def _labelled(tree: HtmlElement, not_after: datetime, day_first: bool | None) ->
     body = tree.find("body")
     pieces, _, _ = _segments(body if body is not None else tree, None, _PAGE_PIECES,
                              _NOT_THE_STORY)
-    return _from_lines((p for p in pieces if starts_with_label(p)), not_after, day_first,
-                       "dateline")
+    labelled = [p for p in pieces if starts_with_label(p)]
+    shown = _from_lines(labelled, not_after, day_first, "dateline")
+    if shown.published is None:  # only a month ("Last Updated: June 2022"): its first day
+        month = next(filter(None, (labelled_month(p, not_after) for p in labelled)), None)
+        if month is not None:
+            return Shown(month.instant, None, "dateline")
+    return shown
 
 
 def find_shown(marks: PageMarks, h1: HtmlElement | None, not_after: datetime,
