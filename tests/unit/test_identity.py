@@ -410,9 +410,11 @@ def test_a_sent_back_page_whose_article_is_refused_is_rejected_and_its_url_goes_
     queue += run(feed.records(pages[1], "redrive:0:1")[0])  # p2 redriven
     while queue:
         queue += run(queue.pop(0))
+    # p2's v2 keeps its number (the broker may hold it: see the next tests), so p3 is v3;
+    # p2 redriven after p4's v4 is an older content: a duplicate.
     assert [(o["page_id"], o["_kind"], o.get("version")) for o in published] == [
-        ("p1", "article", 1), ("p2", "rejection", None), ("p3", "article", 2),
-        ("p4", "article", 3), ("p2", "duplicate", 3)]
+        ("p1", "article", 1), ("p2", "rejection", None), ("p3", "article", 3),
+        ("p4", "article", 4), ("p2", "duplicate", 4)]
     assert not [k for k in feed.store.data if k.startswith(b"p:")]  # nothing left parked
 
 
@@ -500,3 +502,30 @@ def test_a_re_extracted_copy_that_waited_for_its_own_probe_publishes_nothing_on_
     assert [(o["page_id"], o["_kind"], o.get("version")) for o in published] == [
         ("p1", "article", 1), ("p4", "article", 2), ("p4", "article", 2)]
     assert published[1] == published[2]
+
+
+def test_a_next_version_accepted_then_refused_on_its_replay_keeps_its_number() -> None:
+    """The deep state machine's "two contents for (id, 2)" of story 0's own URL (identity4's
+    saved program /tmp/id4/y_run4), traced and shrunk: p1 is v1 and its writes land; p2, a
+    later crawl, is v2, its article reaches the broker and the worker dies before p2's writes.
+    On the replay from the committed offset the broker refuses that same article for good (an
+    ACL added in between): p2 is rejected. Its record's fallback was "nothing", so the URL
+    entry still said v1 and p3, the next crawl, was v2 again with p3's content. The state
+    cannot tell "accepted before the crash" from "refused the first time", so a refused
+    version keeps its number: the fallback counts v2 (p2's content) and p3 is v3."""
+    feed = Feed()
+    published: list[dict[str, Any]] = []
+    run = partial(step, feed, published)
+    _, (u1, u2, u3, _) = _four_crawls(feed)
+    run(until_verdict(run, run(u1)))  # p1 v1, its writes land
+    run(u2, crash=True)  # p2 v2 out, its writes lost
+    run(u2, refuse="article")  # the replay: the same article refused, p2 rejected
+    run(u3)  # the next crawl
+    versions: dict[int, str] = {}
+    for out in published:
+        if out["_kind"] == "article":
+            assert versions.setdefault(out["version"], content(out)) == content(out), (
+                f"two contents for version {out['version']}")
+    assert [(o["page_id"], o["_kind"], o.get("version")) for o in published] == [
+        ("p1", "article", 1), ("p2", "article", 2), ("p2", "rejection", None),
+        ("p3", "article", 3)]

@@ -1,8 +1,9 @@
 """A URL waiting on a probe is never wedged for good (FINDING 13, review (b), the 15:45 ruling).
 
 * A record's writes hold only if its primary output (the article or duplicate, or the probe's
-  next hop) reached the broker; else its fallback is written: nothing, or for a URL's own
-  verdict the URL released (`Staged.writes_for`, called by the publisher with what landed).
+  next hop) reached the broker; else its fallback is written: for an article, the writes with
+  the version marked refused (it keeps its number); for a URL's own verdict of a duplicate, the
+  URL released; else nothing (`Staged.writes_for`, called by the publisher with what landed).
 * A URL waiting longer than `dedupe_window` of data time for its probe is stalled; the sweep
   sends it a `release` record and its waiting pages probe again, at most MAX_PROBES times,
   then they are rejected with a reason. At most MAX_PARKED pages wait behind one probe.
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 
 from tests.stories import T0, Feed, article, body, decode, paragraph, partition_of
+from worker.pipeline.fingerprint import Fingerprint
 from worker.pipeline.identity import MAX_PARKED, MAX_PROBES, IndexEntry
 from worker.pipeline.route import STORIES, Routed, identity_record, release_records
 from worker.pipeline.state import IdentityState, Staged, SweepProgress, sweep_slice, url_key
@@ -68,13 +70,19 @@ def parked_keys(feed: Feed) -> list[bytes]:
     return [k for k in feed.store.data if k.startswith(b"p:")]
 
 
-def test_an_article_the_broker_refuses_leaves_no_version_behind() -> None:
+def test_a_version_1_the_broker_refuses_keeps_its_number_and_its_redrive_publishes_it() -> None:
+    # A refused version keeps its number (the broker may hold it: accepted before a crash,
+    # refused on the replay; tests/unit/test_identity_refused.py): the URL stays bound to the
+    # story at version 1, marked refused with the page's origin and record hash.
     feed = Feed()
     first = article(page_id="p1")
     assert run(feed, feed.records(first), refuse=lambda out: out.kind == "article") == []
-    assert entry_of(feed, first.id) is None  # released: nothing was published
+    entry = entry_of(feed, first.id)
+    assert entry is not None and (entry["s"], entry["v"]) == (first.id, 1)
+    assert entry["rf"][1] == Fingerprint.of(first).record
     [again] = run(feed, feed.records(article(page_id="p1")))  # redriven
     assert (again["_kind"], again["version"]) == ("article", 1)
+    assert (entry_of(feed, first.id) or {}).get("rf") == []  # out now: no longer marked
 
 
 def test_a_probe_hop_the_broker_refuses_leaves_the_url_as_it_was() -> None:
@@ -96,7 +104,7 @@ def test_an_article_that_landed_is_remembered_even_if_a_registration_did_not() -
     assert (again["_kind"], again["version"]) == ("duplicate", 2)
 
 
-def test_a_verdict_the_broker_refuses_releases_the_url_and_its_parked_pages_go_on() -> None:
+def test_a_verdict_the_broker_refuses_keeps_its_number_and_its_parked_pages_go_on() -> None:
     feed = Feed()
     held = [r for r in feed.records(article(page_id="p1"))]
     queue: list[Routed] = []
@@ -109,13 +117,14 @@ def test_a_verdict_the_broker_refuses_releases_the_url_and_its_parked_pages_go_o
     later = article(page_id="p2", text=body(1) + "\n\n" + paragraph(3),
                     fetched=T0 + timedelta(hours=1))
     assert run(feed, feed.records(later)) == []  # parked behind p1's probe
-    assert run(feed, queue, refuse=lambda out: out.kind == "article") == []
+    # p1's v1 refused: the URL is bound at v1 all the same (a refused version keeps its
+    # number), and p2, sent back by the verdict, is decided at once: v2.
+    [out] = run(feed, queue, refuse=lambda out: out.kind == "article" and (
+        orjson.loads(out.value)["page_id"] == "p1"))
+    assert (out["_kind"], out["page_id"], out["version"]) == ("article", "p2", 2)
     entry = entry_of(feed, later.id)
-    assert entry is not None and entry["p"] is None and entry["pk"][0][1] == "p2"  # released
-    releases = sweep(feed, url_key(later.id), int((T0 + timedelta(hours=1)).timestamp()))
-    assert released(releases) == [later.id]  # at the next sweep, not a window later
-    [out] = run(feed, releases)
-    assert (out["_kind"], out["page_id"], out["version"]) == ("article", "p2", 1)
+    assert entry is not None and entry["p"] is None and entry["pk"] == [] and entry["v"] == 2
+    assert sweep(feed, url_key(later.id), int((T0 + timedelta(hours=1)).timestamp())) == []
     assert parked_keys(feed) == []
 
 

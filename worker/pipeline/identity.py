@@ -17,6 +17,9 @@ Three kinds of state, each with exactly one writer, the owner of its key's parti
     published if the re-extracted record has the same hash (a crash replay: its article is on
     the broker already; route.py says why it is not sent again); from the story's own URL
     with another hash, the next version (so (id, version) never gets a second content);
+  * the latest version's article refused for good (`UrlEntry.refused`: a refused version keeps
+    its number, route.py) -> a page of another message with that very content publishes that
+    version again, identical (the refused page redriven); other pages are decided as usual;
   * a newer page whose material body or headline changed, and not back to an earlier
     version's exact (headline, body) -> the next version; anything else -> a duplicate.
 A URL not bound (never seen, or its entry expired after `identity_horizon`) needs the content
@@ -150,6 +153,12 @@ class UrlEntry:
     # another hash) that waited while it probed: answered by its verdict, so a replay of one
     # publishes nothing (it published nothing the first time; see decide_url).
     waited: list[list[str]] = field(default_factory=list)
+    # [origin, record hash] of the page whose article, as `version`, the broker refused for
+    # good (route.py: the refused record's fallback); [] once that version is known to be out
+    # or superseded. The number stays taken: the broker may hold that article already (it
+    # accepted it before a crash lost this entry's writes, then refused the replay), so only
+    # that content may ever be `version` (see _known_url).
+    refused: list[str] = field(default_factory=list)
 
     @property
     def bound(self) -> bool:
@@ -189,7 +198,7 @@ class UrlEntry:
                 "mh": self.body, "hk": self.headline, "m": self.modified, "f": self.fetched,
                 "l": self.last_seen, "seen": self.seen, "o": self.origins, "p": self.pending,
                 "pk": self.parked, "ps": self.since, "pn": self.probes, "pr": self.kept,
-                "sb": self.sent, "wd": self.waited}
+                "sb": self.sent, "wd": self.waited, "rf": self.refused}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UrlEntry:
@@ -205,6 +214,7 @@ class UrlEntry:
             since=int(data.get("ps", data["l"])), probes=int(data.get("pn", 0)),
             kept=bool(data.get("pr", False)), sent=[str(o) for o in data.get("sb") or ()],
             waited=[[str(o), str(h)] for o, h in data.get("wd") or ()],
+            refused=[str(v) for v in data.get("rf") or ()],
         )
 
 
@@ -398,6 +408,13 @@ def _known_url(entry: UrlEntry, page: Fingerprint, origin: str, clock: int) -> U
         if page.own_url:
             # Re-extracted differently: (id, version) must not get a second content.
             return _next_version(entry, page, origin)
+    if produced is None and entry.refused and page.record == entry.refused[1]:
+        # The latest version's article was refused for good, and this is its content from
+        # another message (the refused page redriven, the same content crawled again): that
+        # version once more, identical to what the broker may already hold. (The refused
+        # record itself, replayed, is a REDELIVERY above: its rejection answered it, and a
+        # later version may be out already if a crash lost its writes.)
+        return _republish(entry, page, origin)
     if produced is None:
         # A page declaring this URL as canonical from another site is a copy: no versions.
         if page.own_url and _is_update(entry, page):
@@ -430,12 +447,24 @@ def _is_update(entry: UrlEntry, page: Fingerprint) -> bool:
 def _next_version(entry: UrlEntry, page: Fingerprint, origin: str) -> UrlDecision:
     entry.seen = [*entry.seen, [entry.headline, entry.body]][-MAX_SEEN:]
     entry.version += 1
+    entry.refused = []  # a refused version superseded: its number stays a gap
     entry.record, entry.body, entry.headline = page.record, page.material, page.headline_key
     entry.modified, entry.fetched = page.modified, page.fetched
     _remember(entry, origin, entry.version)
     registrations = (Registration("h", page.headline_key, entry.story),
                      Registration("b", page.body_key, entry.story))
     return UrlDecision(Action.DECIDED, entry, Verdict.UPDATE, entry.story, entry.version, None,
+                       registrations)
+
+
+def _republish(entry: UrlEntry, page: Fingerprint, origin: str) -> UrlDecision:
+    """The refused latest version published again, with the content it was refused with."""
+    entry.refused = []
+    _remember(entry, origin, entry.version)
+    registrations = (Registration("h", page.headline_key, entry.story),
+                     Registration("b", page.body_key, entry.story))
+    verdict = Verdict.NEW if entry.version == 1 else Verdict.UPDATE
+    return UrlDecision(Action.DECIDED, entry, verdict, entry.story, entry.version, None,
                        registrations)
 
 

@@ -32,8 +32,11 @@ page's fetch time before it is decided.
 `identity_record` also says which of a record's table writes depend on what (`Step`): the
 writes hold only if output `needs` (the decision's primary output: the article or duplicate,
 or the probe's next hop) reached the broker as itself; if it was refused for good (the page is
-rejected instead), `fallback` is written in their place: nothing (the record never happened),
-or, for a URL's own verdict, the URL released (its parked pages probe again).
+rejected instead), `fallback` is written in their place: for an article (a version), the
+writes with the version marked refused (a refused version keeps its number: `_url_stage`);
+for a URL's own verdict of a duplicate, the URL released (its parked pages probe again); for
+a page the verdict sent back, its URL's queue moved on without it; else nothing (the record
+never happened).
 """
 
 from __future__ import annotations
@@ -304,9 +307,11 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
         # A hop that does not land leaves the URL as it was (the page is rejected).
         return Step([_forward(data, index_key("b", fp.body_key), "body")], needs=0)
     fallback: dict[bytes, bytes | None] = {}
-    if before is not None and not before.bound and probe is not None and (
-            before.pending == origin):
-        # This URL's own verdict: if it cannot be published, the URL is released instead.
+    own_verdict = before is not None and not before.bound and probe is not None and (
+        before.pending == origin)
+    if before is not None and own_verdict:
+        # This URL's own verdict: if it cannot be published, the URL is released instead
+        # (a duplicate; a version 1 keeps its number, below).
         released = before.released()
         fallback[url_key(fp.story_id)] = None if released is None else encode(
             released, state.options)
@@ -332,7 +337,26 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
     if sent and decision.entry is not None:  # their original records wait for these copies
         decision.entry.sent = sent
         state.put_url(fp.story_id, decision.entry)
-    if queued is not None:
+    if decision.verdict in (Verdict.NEW, Verdict.UPDATE) and decision.entry is not None:
+        # A refused version keeps its number. If the broker refuses this article for good, it
+        # may still hold it: it accepted this very record before a crash lost its writes, and
+        # refuses the replay (an ACL or a size limit changed in between). The state cannot
+        # tell that from a first refusal, so the fallback is this record's writes as they are
+        # (the version counted, the queue moved on) with the URL entry marking the version
+        # refused: only this content may ever be that version (the page redriven publishes
+        # it again, identical; this record replayed publishes nothing: identity._known_url),
+        # and the next crawl is the one after. Dropping the writes instead (the fallback
+        # until 2026-11-30) gave the next crawl the same number with another content: two
+        # contents for one (id, version).
+        # The cost: after a first refusal, a gap in the numbers, which the page's rejection
+        # explains and its redrive fills while that version is still the latest.
+        kept = UrlEntry.from_dict(decision.entry.to_dict())
+        kept.refused = [origin, fp.record]
+        fallback = {parked_key(fp.story_id, o): None for o in decision.drain}
+        if before is not None and own_verdict and before.kept:
+            fallback[parked_key(fp.story_id, origin)] = None  # a re-probe's own record
+        fallback[url_key(fp.story_id)] = encode(kept, state.options)
+    elif queued is not None:
         # If this page's own output is refused (the page is rejected instead), the URL's queue
         # must still move on: the copy was the page's turn, and the copies sent back in this
         # record go out whatever happens to it. Dropping the record's writes whole left the
