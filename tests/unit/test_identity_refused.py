@@ -12,13 +12,15 @@ refusal, a gap in the numbers, which the page's rejection explains).
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 import orjson
 
-from tests.stories import Feed, decode, partition_of
-from tests.unit.test_identity import _four_crawls, until_verdict
+from tests.stories import T0, Feed, article, decode, partition_of
+from tests.unit.test_identity import _four_crawls, grown, until_verdict
 from tests.unit.test_identity_properties import content
 from worker.pipeline.route import STORIES, Routed, identity_record
 from worker.pipeline.state import IdentityState, Staged
@@ -159,3 +161,23 @@ def test_a_version_1_accepted_then_refused_on_its_replay_keeps_its_number() -> N
     assert summary(log) == [
         ("p1", "article", 1), ("p1", "refused", 1), ("p1", "rejection", None),
         ("p2", "article", 2)]
+
+
+def test_a_refused_page_redriven_with_another_extraction_is_the_next_version() -> None:
+    """The refused page redriven after an extractor change (the fix for a too-large article
+    may well be one): another record hash, the same times and material body. As a duplicate
+    it would point at v2, which consumers may never get; it is v3. A stale crawl (older than
+    the refused page) is still a duplicate."""
+    feed = Feed()
+    log: list[dict[str, Any]] = []
+    run = partial(step, feed, log)
+    pages, (u1, u2, _, _) = _four_crawls(feed)
+    run(until_verdict(run, run(u1)))
+    run(u2, refuse=True)
+    earlier = T0 + timedelta(minutes=55)  # p2 is modified and fetched at T0 + 1 h
+    stale = article(text=grown(1, 1), modified=earlier, fetched=earlier, page_id="s")
+    run(feed.records(stale, "pages:0:7")[0])
+    run(feed.records(replace(pages[1], description="re-extracted"), "redrive:0:1")[0])
+    assert summary(log) == [
+        ("p1", "article", 1), ("p2", "refused", 2), ("p2", "rejection", None),
+        ("s", "duplicate", 2), ("p2", "article", 3)]

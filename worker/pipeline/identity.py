@@ -19,7 +19,9 @@ Three kinds of state, each with exactly one writer, the owner of its key's parti
     with another hash, the next version (so (id, version) never gets a second content);
   * the latest version's article refused for good (`UrlEntry.refused`: a refused version keeps
     its number, route.py) -> a page of another message with that very content publishes that
-    version again, identical (the refused page redriven); other pages are decided as usual;
+    version again, identical (the refused page redriven); another content not older than it
+    and not an earlier version's is the next version (a duplicate would point at a version
+    consumers may never get);
   * a newer page whose material body or headline changed, and not back to an earlier
     version's exact (headline, body) -> the next version; anything else -> a duplicate.
 A URL not bound (never seen, or its entry expired after `identity_horizon`) needs the content
@@ -417,7 +419,7 @@ def _known_url(entry: UrlEntry, page: Fingerprint, origin: str, clock: int) -> U
         return _republish(entry, page, origin)
     if produced is None:
         # A page declaring this URL as canonical from another site is a copy: no versions.
-        if page.own_url and _is_update(entry, page):
+        if page.own_url and (_is_update(entry, page) or _after_refused(entry, page)):
             return _next_version(entry, page, origin)
         _remember(entry, origin, 0)
     by = MatchBy.URL if page.own_url else MatchBy.CANONICAL
@@ -442,6 +444,20 @@ def _is_update(entry: UrlEntry, page: Fingerprint) -> bool:
     if [page.headline_key, page.material] in entry.seen:
         return False  # an earlier version's content again: a stale copy, not news
     return _newer(entry, page)
+
+
+def _after_refused(entry: UrlEntry, page: Fingerprint) -> bool:
+    """While the latest version's article is marked refused (maybe never out), a page with
+    another content is the next version unless it is older or an earlier version's content
+    again: as a duplicate it would point at a version consumers may never get (the refused
+    page redriven through a changed extractor, the same story re-crawled with another
+    description)."""
+    if not entry.refused or [page.headline_key, page.material] in entry.seen:
+        return False
+    if page.modified is not None and entry.modified is not None and (
+            page.modified != entry.modified):
+        return page.modified > entry.modified
+    return page.fetched >= entry.fetched
 
 
 def _next_version(entry: UrlEntry, page: Fingerprint, origin: str) -> UrlDecision:
