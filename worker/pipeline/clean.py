@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from worker.pipeline.dates import is_dateline
 from worker.pipeline.dedupe import WIRE_PREFIX
+from worker.pipeline.repeats import drop_repeated_runs
 from worker.pipeline.safety import KEEP_SHARE, removal_is_proven
 from worker.pipeline.safety import words as count_words
 from worker.pipeline.types import Extracted, RawPage
@@ -285,4 +286,6 @@ def clean_extracted(extracted: Extracted, page: RawPage) -> Extracted:
         # The safety rule (safety.py): no proof for cutting most of what trafilatura found.
         lines = clean_body(source.text, headline, extracted.description, authors)
         body = lines if count_words(lines) >= KEEP_SHARE * source.words else source.text
+    # after the safety rule: a repeated copy holds no word the body does not keep once
+    body = drop_repeated_runs(body)
     return replace(extracted, headline=headline, body=body, authors=authors)
