@@ -136,6 +136,7 @@ HEADLINE_FIXED = {
     "wcxbdev-0280": "og:title written for sharing, no JSON-LD",
     "wcxbdev-0074": "<h1> copied from <title> with its labels",
     "wcxbdev-0275": "<br> inside the <h1>",
+    "wcxbdev-0202": "the <h1> is the blog's name, the <title>'s tail; nothing declared",
 }
 
 

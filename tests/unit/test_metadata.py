@@ -157,3 +157,22 @@ def test_line_breaks_in_the_h1_are_spaces() -> None:
     tree = _tree("<h1>Un<em>believ</em>able results<br>in <b>five <i>short</i></b> weeks</h1>")
     md = read_metadata(tree, "https://thefocus.example/a", datetime(2026, 4, 1, tzinfo=UTC))
     assert md.headline == "Unbelievable results in five short weeks"
+
+
+def test_an_h1_that_is_the_titles_site_name_is_the_logo_when_nothing_is_declared() -> None:
+    # wcxbdev-0202: no JSON-LD, no og:title; the <h1> is the blog's name, the <title> is the
+    # post's title and then the blog's name
+    def headline(h1: str, head: str = "<title>Reflections on Building a Pixel-Perfect UI "
+                 "Pipeline in JUCE Applications - Part 1 | Playful Tones</title>") -> str | None:
+        tree = lxml.html.fromstring(f"<html><head>{head}</head><body><h1>{h1}</h1>"
+                                    "<p>Some text.</p></body></html>")
+        return read_metadata(tree, "https://playfultones.example/blog/a",
+                             datetime(2026, 4, 1, tzinfo=UTC)).headline
+
+    assert headline("Playful Tones") == ("Reflections on Building a Pixel-Perfect UI Pipeline "
+                                         "in JUCE Applications")
+    # a real headline in the <h1> stays, and a declared headline still decides
+    assert headline("Pixel-Perfect UI Pipelines in JUCE") == "Pixel-Perfect UI Pipelines in JUCE"
+    declared = ("<title>Reflections on UI Pipelines | Playful Tones</title><meta "
+                "property='og:title' content='UI pipelines in JUCE, part 1'>")
+    assert headline("Playful Tones", declared) == "UI pipelines in JUCE, part 1"

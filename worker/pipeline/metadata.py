@@ -297,7 +297,10 @@ def read_metadata(tree: HtmlElement, url: str, not_after: datetime) -> PageMetad
     md = PageMetadata(title=title, h1=h1)
     declared = _declared_headline(_text(art.get("headline")), meta.get("og:title")
                                   or meta.get("twitter:title"), h1, title)
-    md.headline = _cut_labels(choose_headline(declared, h1, title, [t for _, t in h1s]))
+    if not declared and _is_site_heading(h1, title):  # the logo: the <title>'s head says more
+        md.headline = _SEO_SEPARATOR.split(title or "", maxsplit=1)[0].strip() or h1
+    else:
+        md.headline = _cut_labels(choose_headline(declared, h1, title, [t for _, t in h1s]))
     md.description = (meta.get("og:description") or meta.get("description")
                       or _text(art.get("description")) or meta.get("twitter:description"))
     names = _names(publisher) + (_names(org) if org else [])
@@ -383,6 +386,15 @@ def _declared_headline(jsonld: str | None, og: str | None, h1: str | None, title
         if not jsonld and og and not set(_words(og)) <= set(_words(h1)):
             return h1
     return jsonld or og
+
+
+def _is_site_heading(h1: str | None, title: str | None) -> bool:
+    """The <h1> is the <title>'s last part, after an SEO separator: the site's name set as a
+    heading (a logo), not the story's headline ('Playful Tones' beside the <title>
+    'Reflections on Building a Pixel-Perfect UI Pipeline in JUCE Applications - Part 1 |
+    Playful Tones'; wcxb-dev 0202, which declares no headline)."""
+    parts = _SEO_SEPARATOR.split(title or "")
+    return len(parts) > 1 and _same(parts[-1], h1) and not _same(parts[0], h1)
 
 
 def _cut_labels(headline: str | None) -> str | None:
