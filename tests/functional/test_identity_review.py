@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from tests.factories import article_html, message
 from tests.functional.harness import running_agents, value
 from tests.stories import body, paragraph, partition_of
@@ -136,6 +138,10 @@ async def test_an_article_the_broker_refuses_is_not_remembered_as_published() ->
     stage = ThroughPublisher(refuse)
     await stage.run(article(page_id="p1"), "pages:0:1")
     assert [t for t, _k, _v in stage.producer.acked if t != "stories"] == ["rejected"]
+    # The rejection names the version the refused article keeps (a gap in the story's numbers
+    # until the page is redriven).
+    [rejected] = [v for t, _k, v in stage.producer.acked if t == "rejected"]
+    assert f"(id {article().id}, version 1)" in orjson.loads(rejected)["detail"]
     acl_fixed = True
     [redriven] = stage.feed.send(article(page_id="p1"), "pages:0:9")
     assert redriven["_kind"] == "article", (

@@ -482,7 +482,10 @@ class Publisher:
         origin = origin or Origin.of(event)
         reason = RejectReason.TOO_LARGE if cause == "too_large" else RejectReason.INTERNAL_ERROR
         what = f"the {record.kind} record" if record.kind != "rejection" else "its rejection"
-        detail = f"the broker refused {what} for {record.topic}: {type(exc).__name__}: {exc}"
+        # A refused version keeps its number (route.py): the rejection says which one.
+        version = _version_of(record.value) if record.kind == "article" else ""
+        detail = (f"the broker refused {what} for {record.topic}{version}: "
+                  f"{type(exc).__name__}: {exc}")
         refusals = record.refusals + 1
         # Once with the original if it fits the worker's record limit, then without it.
         limit = self._max_record_bytes if refusals == 1 else BOUNDED_REJECTION_BYTES
@@ -498,6 +501,17 @@ class Publisher:
         record.refusals = refusals
         rejected.add(record.item)
         return True
+
+
+def _version_of(value: bytes | None) -> str:
+    """" (id X, version N)" of an article record, so the rejection explains the gap the
+    refused version leaves in the story's numbers (README, versions only go up); "" if the
+    value is not an article this worker wrote."""
+    try:
+        article = orjson.loads(value or b"")
+        return f" (id {article['id']}, version {int(article['version'])})"
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return ""
 
 
 def _landed(index: int, records: Sequence[_Record]) -> Landed:
