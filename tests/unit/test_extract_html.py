@@ -292,3 +292,23 @@ def test_recall_mode_runs_only_when_the_cascade_kept_nothing_of_a_page_with_para
     with pytest.raises(PageRejected):
         run(f"<html><body>{links}</body></html>")
     assert len(calls) == 2
+
+
+def test_the_parser_gives_every_tag_the_element_class_lxml_html_gives_it() -> None:
+    """parse_html's C lookup table (extract.HTML_CLASSES) must give each tag the same class as
+    lxml.html's own lookup: trafilatura, readability and htmldate get our tree."""
+    import lxml.html
+    from lxml.html import defs
+
+    from worker.pipeline.extract import parse_html
+
+    tags = sorted(defs.tags | {"svg", "math", "template", "custom-tag"})
+    html = "<html><head><title>t</title></head><body>" + "".join(
+        f"<div><{tag}>x</{tag}></div>" for tag in tags if tag not in (
+            "html", "head", "body", "title")) + "<!-- c --></body></html>"
+    ours = [(el.tag, type(el)) for el in parse_html(html).iter()]
+    theirs = [(el.tag, type(el)) for el in lxml.html.fromstring(html).iter()
+              if not isinstance(el, lxml.html.HtmlComment)]  # parse_html drops comments
+    assert ours == theirs
+    assert {cls.__name__ for _, cls in ours} >= {"FormElement", "InputElement", "LabelElement",
+                                                   "SelectElement", "TextareaElement"}

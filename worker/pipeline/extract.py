@@ -66,6 +66,20 @@ _PARSER = lxml.html.HTMLParser(
     collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True,
     no_network=True, huge_tree=False,
 )
+# The element classes lxml.html gives each tag (HtmlElementClassLookup), looked up in C:
+# lxml.html's own lookup is a Python method called for every element proxy lxml creates (about
+# 5,000 a page between trafilatura's copies and walks of the tree and ours); this table gives
+# each tag the same class (test_extract_html.py compares it with lxml.html's).
+HTML_CLASSES: dict[str, type[HtmlElement]] = {
+    "form": lxml.html.FormElement, "input": lxml.html.InputElement,
+    "select": lxml.html.SelectElement, "textarea": lxml.html.TextareaElement,
+    "label": lxml.html.LabelElement,
+}
+_LOOKUP = etree.ElementNamespaceClassLookup(etree.ElementDefaultClassLookup(
+    element=HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity))
+_LOOKUP.get_namespace(None).update(HTML_CLASSES)
+_PARSER.set_element_class_lookup(_LOOKUP)
 _WORD = re.compile(r"\w+")
 # A paragraph shorter than this is a link, a label or a headline, not prose.
 _PROSE_MIN_WORDS = 12
