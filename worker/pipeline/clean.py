@@ -148,26 +148,32 @@ def site_name_from_title(title: str, url: str) -> str | None:
 
 def _is_dateline(line: str) -> bool:
     """A short line that is mostly a date: 'Published 18 November 2019', '22/01/2018 às 0:13'."""
+    if not _YEAR_OR_CLOCK.search(line):  # (the cheap test first: most lines have no date)
+        return False
     words = _WORD.findall(line.casefold())
-    if not words or len(words) > 14 or not _YEAR_OR_CLOCK.search(line):
+    if not words or len(words) > 14:
         return False
     datey = sum(1 for w in words if w.isdigit() or w in _DATE_WORDS)
     return datey >= 0.6 * len(words) or is_dateline(line)
 
 
-def _is_byline(line: str, authors: tuple[str, ...]) -> bool:
-    words = _WORD.findall(line)
-    if len(words) > 16:
+def _is_byline(line: str, author_keys: frozenset[str]) -> bool:
+    """'By Jane Doe', or a line that is one of the authors' names (`author_keys`: their _norm)."""
+    by = _BYLINE.match(line) is not None
+    if not by and not author_keys:  # (the cheap tests first: most lines are neither)
         return False
-    if _BYLINE.match(line) and (len(words) <= 10 or "|" in line or _YEAR_OR_CLOCK.search(line)):
+    words = len(_WORD.findall(line))
+    if words > 16:
+        return False
+    if by and (words <= 10 or "|" in line or _YEAR_OR_CLOCK.search(line)):
         return True
-    norm = _norm(line)
-    return bool(authors) and any(norm == _norm(a) for a in authors)
+    return bool(author_keys) and _norm(line) in author_keys
 
 
 def _is_furniture(line: str) -> bool:
-    return len(_WORD.findall(line)) <= 40 and (
-        _FURNITURE.match(line) is not None or _CALL_TO_ACTION.search(line) is not None)
+    # the patterns first: most lines match neither, and then need no word count
+    return (_FURNITURE.match(line) is not None or _CALL_TO_ACTION.search(line) is not None
+            ) and len(_WORD.findall(line)) <= 40
 
 
 def _is_label(line: str) -> bool:
@@ -194,10 +200,11 @@ def clean_body(
     paragraphs = [p for p in paragraphs if p and _WORD.search(p)]
     head = _norm(headline or "")
     lead = _norm(description or "")
+    author_keys = frozenset(_norm(a) for a in authors)
 
     def is_header(index: int) -> bool:
         line = paragraphs[index]
-        return _norm(line) == head or _is_byline(line, authors) or _is_dateline(line)
+        return _norm(line) == head or _is_byline(line, author_keys) or _is_dateline(line)
 
     # The top of the page: headline repeats, bylines, datelines; a kicker label above them and
     # the standfirst (the description) among them. A paragraph equal to the description with
@@ -215,7 +222,7 @@ def clean_body(
     for line in paragraphs[start:]:
         # Furniture, datelines and bylines are short (<= 40 words): prose skips the checks.
         if line.count(" ") < _LONG_LINE_SPACES:
-            if _is_furniture(line) or _is_dateline(line) or _is_byline(line, authors):
+            if _is_furniture(line) or _is_dateline(line) or _is_byline(line, author_keys):
                 continue
             if repeat_headline and _norm(line) == head:
                 continue  # the headline again, in a share box or a related card
