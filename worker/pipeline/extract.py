@@ -12,6 +12,7 @@ trafilatura copies the tree it is given, so the one parse serves metadata, body 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from datetime import UTC, datetime, timedelta
@@ -187,8 +188,9 @@ def _fallback_date(tree: HtmlElement, page: RawPage) -> datetime | None:
         return None
 
 
-def prose_words(body: str) -> int:
-    """Words in paragraphs long enough to be prose (index pages and forms have none)."""
+def prose_words(body: str, enough: int | None = None) -> int:
+    """Words in paragraphs long enough to be prose (index pages and forms have none); counting
+    stops once `enough` are found (the caller only compares with it)."""
     total = 0
     for paragraph in body.splitlines():
         words = _WORD.findall(paragraph)
@@ -196,7 +198,16 @@ def prose_words(body: str) -> int:
         weight = max(len(words), sum(len(w) for w in words if not w.isascii()) // 2)
         if weight >= _PROSE_MIN_WORDS:
             total += weight
+            if enough is not None and total >= enough:
+                break
     return total
+
+
+def has_words(text: str, wanted: int) -> bool:
+    """True when the text has at least `wanted` words (stops reading there: a body's words
+    are counted in full only once, in enrich)."""
+    return wanted <= 0 or next(itertools.islice(_WORD.finditer(text), wanted - 1, None),
+                               None) is not None
 
 
 def _mostly_links(body: str, tree: HtmlElement) -> bool:
@@ -290,9 +301,10 @@ def extract_html(page: RawPage, options: PipelineOptions, *, validated: bool = F
             body = theirs
             source = Unfiltered(text=theirs, words=words(theirs), cut_words=0, cut_link_words=0)
     body = prefer_declared_body(body, md.article_body)
-    if len(_WORD.findall(body)) < options.min_body_words:
+    if not has_words(body, options.min_body_words):
         raise PageRejected(RejectReason.NO_ARTICLE, "no article text found in the HTML")
-    if prose_words(body) < options.min_body_words and _mostly_links(body, tree):
+    wanted = options.min_body_words
+    if prose_words(body, wanted) < wanted and _mostly_links(body, tree):
         raise PageRejected(RejectReason.NO_ARTICLE, "the page is a list of links (an index page)")
 
     published, date_source = md.published_at, md.date_source
