@@ -48,40 +48,39 @@ class Block:
             object.__setattr__(self, "words", len(_WORD.findall(self.text)))
 
 
-def mark_links(tree: HtmlElement) -> list[HtmlElement]:
+def mark_links(tree: HtmlElement) -> list[tuple[HtmlElement, str | None, str | None]]:
     """Wrap every piece of text inside an anchor in the markers (in place).
 
     Each text node is wrapped on its own: an anchor can hold block elements (a card's <h3>, a
     teaser <p>) that trafilatura outputs as blocks of their own, and each must carry the mark.
-    Returns the anchors changed, for unmark_links.
+    Returns what unmark_links needs to undo it: each changed element with its text and tail as
+    they were (None: left alone), in the order they were changed.
     """
-    marked: list[HtmlElement] = []
+    changed: list[tuple[HtmlElement, str | None, str | None]] = []
     for anchor in tree.iter("a"):
-        changed = False
         for el in anchor.iter():
-            if el.text and el.text.strip():
-                el.text = LINK_OPEN + el.text + LINK_CLOSE
-                changed = True
-            if el is not anchor and el.tail and el.tail.strip():
-                el.tail = LINK_OPEN + el.tail + LINK_CLOSE
-                changed = True
-        if changed:
-            marked.append(anchor)
-    return marked
+            text = el.text
+            tail = el.tail if el is not anchor else None
+            text = text if text and text.strip() else None
+            tail = tail if tail and tail.strip() else None
+            if text is not None:
+                el.text = LINK_OPEN + text + LINK_CLOSE
+            if tail is not None:
+                el.tail = LINK_OPEN + tail + LINK_CLOSE
+            if text is not None or tail is not None:
+                changed.append((el, text, tail))
+    return changed
 
 
-def unmark_links(marked: list[HtmlElement]) -> None:
-    """Undo mark_links, so later readers of the tree (htmldate, standfirst) see the page.
-
-    Only called when the page had no marker characters of its own (can_mark), so removing
-    every marker restores the text exactly.
-    """
-    for anchor in marked:
-        for el in anchor.iter():
-            if el.text:
-                el.text = strip_markers(el.text)
-            if el is not anchor and el.tail:
-                el.tail = strip_markers(el.tail)
+def unmark_links(changed: list[tuple[HtmlElement, str | None, str | None]]) -> None:
+    """Undo mark_links, so later readers of the tree (htmldate, standfirst) see the page: each
+    text and tail it wrapped gets its old value back (latest change first: an anchor inside an
+    anchor was wrapped twice). trafilatura works on a copy, so nothing else changed them."""
+    for el, text, tail in reversed(changed):
+        if text is not None:
+            el.text = text
+        if tail is not None:
+            el.tail = tail
 
 
 def can_mark(html: str) -> bool:
