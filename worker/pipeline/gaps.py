@@ -67,7 +67,10 @@ def _text(el: HtmlElement) -> str:
 def shingles(text: str) -> set[tuple[str, ...]]:
     """The text's word 4-grams (case-folded); a shorter text is its one n-gram."""
     words = _WORD.findall(text.casefold())
-    return {tuple(words[i:i + 4]) for i in range(max(1, len(words) - 3))} if words else set()
+    if len(words) < 4:
+        return {tuple(words)} if words else set()
+    # zip (shorter tails end it: one 4-gram per start) instead of a slice per 4-gram
+    return set(zip(words, words[1:], words[2:], words[3:], strict=False))
 
 
 def _link_share(el: HtmlElement, text: str) -> float:
