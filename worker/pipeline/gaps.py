@@ -86,7 +86,8 @@ def page_texts(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
 def _locate(texts: list[tuple[HtmlElement, str]], blocks: list[Block]
             ) -> list[HtmlElement | None]:
     """For each block, the page element holding exactly its text (None when not found)."""
-    wanted = {_norm(b.text) for b in blocks
+    keys = [_norm(b.text) for b in blocks]
+    wanted = {key for key, b in zip(keys, blocks, strict=True)
               if len(b.text) >= _MIN_CHARS and b.kind in ("p", "head", "quote", "other")}
     found: dict[str, HtmlElement] = {}
     for el, text in texts:
@@ -94,7 +95,7 @@ def _locate(texts: list[tuple[HtmlElement, str]], blocks: list[Block]
             key = _norm(text)
             if key in wanted and key not in found:
                 found[key] = el
-    return [found.get(_norm(b.text)) for b in blocks]
+    return [found.get(key) for key in keys]
 
 
 def _looks_like_content(child: HtmlElement) -> bool:
