@@ -90,6 +90,8 @@ def can_mark(html: str) -> bool:
 
 def _link_share(raw: str) -> tuple[float, bool]:
     """(share of non-space characters between markers, whether the text starts in a link)."""
+    if LINK_OPEN not in raw:  # no link in it (most paragraphs): nothing to measure
+        return 0.0, False
     total = len("".join(strip_markers(raw).split()))
     inside = sum(len("".join(span.split())) for span in _INSIDE.findall(raw))
     return (min(1.0, inside / total) if total else 0.0), raw.lstrip().startswith(LINK_OPEN)
@@ -97,6 +99,8 @@ def _link_share(raw: str) -> tuple[float, bool]:
 
 def strip_markers(text: str) -> str:
     """The text without link markers."""
+    if LINK_OPEN not in text and LINK_CLOSE not in text:  # (two scans beat the regex pass)
+        return text
     return _MARKERS.sub("", text)
 
 
