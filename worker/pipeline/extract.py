@@ -59,6 +59,11 @@ FULL_CASCADE_BELOW = 1500
 # changed no other page of either corpus; pages without paragraphs (index pages, forms) never
 # pay for it.
 RECALL_PAGE_CHARS = 1500
+# A result that is one line of at least this many characters is not an extraction but
+# trafilatura's last resort, the whole page's text run together (menus, the story, the footer):
+# its recall mode, which keeps the page's paragraphs, is asked once more (see _is_run_together).
+RUN_TOGETHER_CHARS = 1500
+_RUN_TOGETHER_LINES = 3  # lines the recall result must have to be taken instead
 SECTION_SHARE = 0.25
 SHORT_SHARE = 0.5
 VISIBLE_SHARE = 0.15
@@ -265,7 +270,23 @@ def _run_trafilatura(tree: HtmlElement, marked: bool, page_chars: int
             with_metadata=False, favor_recall=True,
         )
         body = getattr(doc, "body", None) if doc is not None else None
+    elif body is not None and _is_run_together(text) and page_chars >= RECALL_PAGE_CHARS:
+        doc = trafilatura.bare_extraction(
+            tree, url=None, include_comments=False, include_links=False, include_tables=True,
+            with_metadata=False, favor_recall=True,
+        )
+        recall_body = getattr(doc, "body", None) if doc is not None else None
+        recall_text = (getattr(doc, "text", None) or "") if doc is not None else ""
+        if recall_body is not None and recall_text.count("\n") + 1 >= _RUN_TOGETHER_LINES:
+            body = recall_body
     return body, missed
+
+
+def _is_run_together(text: str) -> bool:
+    """trafilatura's last resort: the page's whole text as one line (wcxb-dev 0188: 39,700
+    characters of menus, story and footer in one line; its recall mode keeps the story's 143
+    paragraphs). One line that long is never a story's own paragraph structure."""
+    return len(text) >= RUN_TOGETHER_CHARS and "\n" not in text
 
 
 def extract_html(page: RawPage, options: PipelineOptions, *, validated: bool = False
