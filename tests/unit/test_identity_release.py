@@ -250,3 +250,61 @@ def test_a_waiting_url_stored_by_the_release_where_it_never_expired_is_released_
     clock = started + int(WINDOW.total_seconds()) + 60
     advance(feed, story, clock)
     assert released(sweep(feed, key, clock)) == [story]
+
+
+def hop(feed: Feed, record: Routed) -> list[Routed]:
+    """One stories record decided, its writes applied: the stories records it sends on."""
+    return [r for r in identity_record(record.value, partition_of(record.key or b""),
+                                       feed.state).outputs if r.kind == STORIES]
+
+
+def test_a_slow_probes_verdict_arriving_during_the_re_probe_binds_the_url_it_named() -> None:
+    """The deep state machine's "duplicates of ids never published", traced (identity7, three
+    saved programs of 19cef66, every one this shape): p1's first probe is slow, not lost (its
+    headline hop waits in a backed-up partition); the sweep presumes it lost and releases the
+    URL, so p2, parked behind it, probes again. p1's headline hop then finds nothing and
+    registers the URL's own id (p1 will be version 1), and its verdict reaches the URL while
+    p2's re-probe is in flight. It used to park behind the re-probe; a copy of p1's content
+    on another site meanwhile matched the registered id; p2's re-probe matched another story
+    and bound the URL as its copy: the copy's duplicate pointed at an id never published.
+    Two probes of one URL were in flight, and the one that registered the id lost. Now the
+    first verdict back binds the URL (p1 version 1) and the re-probing page goes back in the
+    queue; the re-probe's own verdict, later, finds the URL bound."""
+    feed = Feed()
+    [other] = run(feed, feed.records(article(
+        url="https://courier.example/wire/tram-depot", headline="Tram depot costs reviewed",
+        text=body(5), page_id="s1")))
+    assert (other["_kind"], other["version"]) == ("article", 1)
+    first = article(page_id="p1")
+    [body_hop] = hop(feed, feed.records(first, "pages:0:1")[0])
+    [headline_hop] = hop(feed, body_hop)  # ... and it waits there (a backed-up partition)
+    # p2: the URL's page now carries the other site's story (syndicated): it parks.
+    syndicated = article(page_id="p2", headline="Tram depot costs reviewed", text=body(5),
+                         fetched=T0 + timedelta(hours=1))
+    assert run(feed, feed.records(syndicated, "pages:0:2")) == []
+    clock = int(first.fetched_at.timestamp()) + int(WINDOW.total_seconds()) + 3600
+    advance(feed, first.id, clock)
+    releases = sweep(feed, url_key(first.id), clock)
+    assert released(releases) == [first.id]
+    [reprobe] = hop(feed, releases[0])  # p2 probes again, its record kept
+    # p1's headline hop: nothing matched, so it registers the URL's own id; the verdict goes
+    # to the URL while p2's re-probe is still in flight.
+    [verdict, registration] = hop(feed, headline_hop)
+    assert orjson.loads(verdict.value)["match"] is None
+    hop(feed, registration)
+    published = run(feed, [verdict])
+    # A copy of p1's story on another site finds the registered id.
+    [copy] = run(feed, feed.records(article(
+        url="https://news.localpaper.example/world/storm-city", page_id="c1",
+        published=T0 + timedelta(minutes=20), fetched=T0 + timedelta(hours=2))))
+    assert (copy["_kind"], copy["duplicate_of"]) == ("duplicate", first.id)
+    published += [copy, *run(feed, [reprobe])]  # p2's re-probe comes back: the URL is bound
+    articles = {(o["id"], o["page_id"], o["version"]) for o in published
+                if o["_kind"] == "article"}
+    assert (first.id, "p1", 1) in articles, f"{first.id} never published: {published}"
+    pointed = {o["duplicate_of"] for o in published if o["_kind"] == "duplicate"}
+    assert pointed <= {first.id, other["id"]}
+    assert [o["page_id"] for o in published].count("p2") == 1, published  # one record
+    assert parked_keys(feed) == []
+    entry = entry_of(feed, first.id)
+    assert entry is not None and entry["s"] == first.id and not entry["sb"]

@@ -40,11 +40,13 @@ a `release` record: the first page waiting (the probing one if its record is kep
 first parked) probes again, with its record kept until its verdict returns; after MAX_PROBES
 probes the pages still waiting are rejected. A URL is never wedged for good, and a page parked
 behind a probe gets a record or a rejection. A probe that was only slow is harmless: its late
-verdict finds the URL bound (decided against it) or pending again (parked, decided later).
+verdict finds the URL bound (decided against it), or waiting again and then, being the first
+verdict back, binds it (`_late_verdict`; the re-probing page goes back in the queue).
 
-Because only one probe per URL is in flight, its verdict cannot be overruled: the headline
-index (the probe's last) registers the page at once, as the new story it will be or as an
-alias of the story it copies, and has the body index register it too. A copy probing right
+Because only one probe per URL is in flight (after a release, two can be: the first verdict
+back decides), its verdict cannot be overruled: the headline index (the probe's last)
+registers the page at once, as the new story it will be or as an alias of the story it
+copies, and has the body index register it too. A copy probing right
 behind the first sighting of its story finds it, and every story id an index names is, or is
 about to be, published as version 1. Versions (`_next_version`) register their new headline
 and body keys after the decision.
@@ -324,6 +326,8 @@ def decide_url(
     if known is not None and known.bound:
         # A replayed verdict of a page already decided lands here too (its origin is known).
         return _known_url(known, page, origin, clock)
+    if known is not None and probe is not None and known.pending != origin:
+        return _late_verdict(known, page, origin, probe, clock)
     if known is not None and (probe is None or known.pending != origin):
         # Pending: this URL's first probe is in flight. Wait behind it, once.
         if origin == known.pending:
@@ -372,6 +376,27 @@ def _park(entry: UrlEntry, origin: str, page_id: str | None, clock: int) -> UrlD
     entry.parked.append([origin, page_id or ""])
     entry.last_seen = max(entry.last_seen, clock)
     return UrlDecision(Action.PARK, entry)
+
+
+def _late_verdict(known: UrlEntry, page: Fingerprint, origin: str, probe: Probe,
+                  clock: int) -> UrlDecision:
+    """The verdict of an earlier probe of this URL, presumed lost but only slow, reaching it
+    while another page probes again (or waits for the sweep to have it probe): the first
+    verdict back binds the URL, as if it had come in time.
+
+    Its headline hop registered what the page will be (the URL's own id when nothing
+    matched): parked behind the re-probe, as it was, the re-probe's verdict could bind the
+    URL as a copy of another story, and a copy that had matched the registered id meanwhile
+    pointed at an id never published (deep state machine, traced 2026-11-30). The
+    re-probing page (its record is kept) goes back in the queue, first, with the pages
+    parked behind it; its own verdict, later, finds the URL bound (decided against it)."""
+    queue = [o for o, _ in known.parked]
+    if known.pending is not None and known.kept:
+        queue.insert(0, known.pending)
+    decision = _first_sighting(page, origin, probe, clock)
+    if decision.entry is not None:  # copies of the probing page's message that waited
+        decision.entry.waited = list(known.waited)
+    return replace(decision, drain=tuple(o for o in queue if o != origin))
 
 
 def _remember(entry: UrlEntry, origin: str, version: int) -> None:

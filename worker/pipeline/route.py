@@ -318,6 +318,11 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
         if before.kept:  # a re-probe: its record is no longer needed (the page is rejected)
             state.unpark(fp.story_id, origin)
             fallback[parked_key(fp.story_id, origin)] = None
+    elif probe is not None and before is not None and not before.bound and origin in waiting:
+        # A late verdict binding the URL (identity._late_verdict) whose page had also parked
+        # (its record replayed meanwhile): decided here, so that record goes. If the verdict
+        # cannot be published, nothing of this record holds (the URL waits as it was).
+        state.unpark(fp.story_id, origin)
     outputs = _decided(decision, data)
     replayed = decision.verdict is Verdict.REDELIVERY
     sent: list[str] = []
