@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from tests.stories import T0, Feed, article, body, decode, paragraph, partition_of
+from tests.stories import PARTITIONS, T0, Feed, article, body, decode, paragraph, partition_of
 from worker.pipeline.fingerprint import Fingerprint
 from worker.pipeline.identity import MAX_PARKED, MAX_PROBES, IndexEntry
 from worker.pipeline.route import STORIES, Routed, identity_record, release_records
@@ -308,3 +308,38 @@ def test_a_slow_probes_verdict_arriving_during_the_re_probe_binds_the_url_it_nam
     assert parked_keys(feed) == []
     entry = entry_of(feed, first.id)
     assert entry is not None and entry["s"] == first.id and not entry["sb"]
+
+
+def test_a_stale_probe_hop_never_leaves_a_duplicate_pointing_at_an_unpublished_id() -> None:
+    """The deep state machine's other "duplicates of ids never published" (traced 2026-11-30
+    from a program saved with the slow-probe fix; identity3's shrunk case): a copy's probe
+    matched the story and bound its URL as a copy; the probe's body hop is decided again (a
+    crash replay) after the partitions' data time moved past the dedupe window, when the
+    story has aged out of the indexes. That copy finds nothing, so the headline index
+    registers the copy under its own id, which no article will ever carry (its URL is a
+    copy). A later copy matching that id is resolved through its URL entry: a duplicate of
+    the story the URL is bound to."""
+    feed = Feed()
+    first = feed.one(article())
+    copy = article(url="https://news.localpaper.example/world/storm-city",
+                   published=T0 + timedelta(minutes=20), page_id="c1")
+    [probe] = feed.records(copy, "pages:1:0")
+    [body_hop] = feed.engine.step(probe)
+    assert orjson.loads(body_hop.value)["step"] == "body"
+    [dup] = [decode(o) for o in feed.engine.run([body_hop])]
+    assert (dup["_kind"], dup["duplicate_of"]) == ("duplicate", first["id"])
+    later = T0 + feed.options.dedupe_window + timedelta(days=1)
+    for partition in range(PARTITIONS):
+        feed.state.advance_clock(partition, int(later.timestamp()))
+    [again] = [decode(o) for o in feed.engine.run([body_hop])]  # the replayed hop
+    assert (again["_kind"], again["duplicate_of"]) == ("duplicate", first["id"])
+    fp = Fingerprint.of(copy)
+    entry = feed.state.index("h", fp.headline_key)
+    assert entry is not None and copy.id in {s.story for s in entry.stories}  # the stale claim
+    # Another site's copy of the story, crawled now (declared time within tolerance).
+    third = feed.one(article(url="https://courier.example/wire/storm-city",
+                             published=T0 + timedelta(minutes=40), page_id="c2",
+                             fetched=later + timedelta(hours=1)))
+    assert third["_kind"] == "duplicate"
+    assert third["duplicate_of"] == first["id"], (
+        f"points at {third['duplicate_of']} (the copy's own id {copy.id}), never published")

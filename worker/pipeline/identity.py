@@ -48,7 +48,10 @@ back decides), its verdict cannot be overruled: the headline index (the probe's 
 registers the page at once, as the new story it will be or as an alias of the story it
 copies, and has the body index register it too. A copy probing right
 behind the first sighting of its story finds it, and every story id an index names is, or is
-about to be, published as version 1. Versions (`_next_version`) register their new headline
+about to be, published as version 1, except after a stale hop (a probe's hop decided again
+after its story aged out of the index registers the page's own id although its URL is bound
+as a copy): so a copy's verdict passes its target's URL key first (route.py `_resolve`) and
+names the story that URL is bound to. Versions (`_next_version`) register their new headline
 and body keys after the decision.
 
 "Newer": by `modified_at` when both pages declare different ones, else by fetch time (and at

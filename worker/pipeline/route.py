@@ -17,6 +17,9 @@ Records on the stories topic (JSON), in the order a page's records go:
     {"step": "headline", ..., "match"}                                     key h:<headline key>
       registers the verdict here, and sends the body index its registration:
     {"step": "register", "index", "key", "story", "fp"}                    key h: / b:<key>
+    {"step": "resolve", ..., "match"}                                      key u:<matched id>
+      a copy's verdict passes its target's URL key first: bound there as a copy of another
+      story, the verdict names that story instead (the matched id was never published)
     {"step": "decide", ..., "match"}                                       key u:<article id>
       binds the URL, then sends the pages parked behind it back to it ("url"), in order
     {"step": "seed", "story", "version", "modified", "last_seen"}          key u:<article id>
@@ -191,6 +194,8 @@ def identity_record(value: bytes, partition: int, state: IdentityState) -> Step:
             return Step(_body_index(data, fp, clock, state), needs=0)
         if step == "headline":
             return Step(_headline_index(data, fp, clock, state), needs=0)
+        if step == "resolve":
+            return Step([_resolve(data, fp, clock, state)], needs=0)
         if step == "register":
             index, key = str(data["index"]), str(data["key"])
             entry = register(state.index(index, key), str(data["story"]), fp, clock,
@@ -257,10 +262,33 @@ def _headline_index(data: dict[str, Any], fp: Fingerprint, clock: int,
     state.put_index("h", fp.headline_key, entry)
     found = None if probe.match is None else {"story": probe.match.story,
                                               "by": probe.match.by.value}
-    outputs = [_forward(data, url_key(fp.story_id), "decide", match=found)]
+    if probe.match is not None and probe.match.story != fp.story_id:
+        # A copy: its verdict goes by way of the matched story's URL key (`_resolve`).
+        outputs = [_forward(data, url_key(probe.match.story), "resolve", match=found)]
+    else:
+        outputs = [_forward(data, url_key(fp.story_id), "decide", match=found)]
     if body is not None:
         outputs.append(_registration(body, data))
     return outputs
+
+
+def _resolve(data: dict[str, Any], fp: Fingerprint, clock: int,
+             state: IdentityState) -> Routed:
+    """A copy's verdict at the matched story's URL key, on its way to the copy's own.
+
+    An index can name an id whose URL is bound as a copy of another story, never published:
+    a probe's hop decided again after its partition's data time moved past the window (a
+    crash replay), when the story it matched the first time had aged out, registers the
+    page's own id although its URL is a copy already. A copy matching that id is made a
+    duplicate of the story the URL is bound to instead: a duplicate never points at an id
+    never published. A target not bound (its URL's probe still in flight, or forgotten) is
+    trusted, as before: its verdict, on its way, publishes it."""
+    match = _match(data.get("match"))
+    if match is not None:
+        entry = live_url(state.url(match.story), clock, state.options)
+        if entry is not None and entry.bound and entry.story != match.story:
+            data = {**data, "match": {"story": entry.story, "by": match.by.value}}
+    return _forward(data, url_key(fp.story_id), "decide")
 
 
 def _registration(reg: Registration, data: dict[str, Any]) -> Routed:
