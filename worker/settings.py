@@ -140,7 +140,8 @@ class Settings(BaseSettings):
         default=5_000_000, ge=1024, description="Larger messages are rejected as too_large."
     )
     page_timeout: Seconds = Field(
-        default=10.0, gt=0, description="Seconds one page may take before it is rejected (timeout)."
+        default=10.0, gt=0,
+        description="Seconds of CPU one page may take before it is rejected (timeout).",
     )
     min_body_words: int = Field(
         default=40, ge=1, description="Shorter bodies are rejected as no_article."

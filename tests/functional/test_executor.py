@@ -15,7 +15,7 @@ from tests.factories import message
 from worker.errors import RejectReason
 from worker.pipeline import PipelineOptions, process_page
 from worker.pipeline.types import Article, Rejection, Source
-from worker.stream.executor import PageExecutor
+from worker.stream.executor import STUCK_AFTER, PageExecutor
 
 RECEIVED = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 SOURCE = Source("pages.raw", 1, 42)
@@ -173,7 +173,50 @@ class FrozenClock:
 async def test_time_the_worker_did_not_run_is_not_blamed_on_the_page(
     executor: PageExecutor,
 ) -> None:
-    executor.timeout, executor.clock = 0.001, FrozenClock()
+    # The page's process gets no CPU for longer than the stuck backstop, but the worker was
+    # not running either (frozen, starved): its running time decides the backstop, not the
+    # wall clock.
+    executor.timeout, executor.clock = 0.2, FrozenClock()
+    process = executor._all[0].process
+    assert process is not None and process.pid is not None
+    os.kill(process.pid, signal.SIGSTOP)
+    wall = STUCK_AFTER * executor.timeout + 0.5
+    asyncio.get_running_loop().call_later(wall, os.kill, process.pid, signal.SIGCONT)
     result = await executor.process(message(page_id="p1"), RECEIVED, SOURCE)
-    assert isinstance(result, Article)  # far longer than 1 ms of wall time, 0 s of running
+    assert isinstance(result, Article)
     assert executor.restarts == 0
+
+
+async def test_a_page_waiting_for_a_core_is_not_blamed_for_the_wait(
+    executor: PageExecutor,
+) -> None:
+    # The machine short of CPU, at its extreme: the extraction process gets none for three
+    # times the limit (SIGSTOP), then runs the page in a few ms. The limit is the page's
+    # own CPU: judged by the wall clock it was a timeout under load, an article otherwise.
+    executor.timeout = 0.5
+    process = executor._all[0].process
+    assert process is not None and process.pid is not None
+    os.kill(process.pid, signal.SIGSTOP)
+    asyncio.get_running_loop().call_later(1.5, os.kill, process.pid, signal.SIGCONT)
+    began = time.monotonic()
+    result = await executor.process(message(page_id="p1"), RECEIVED, SOURCE)
+    assert time.monotonic() - began >= 1.5
+    assert isinstance(result, Article) and result.page_id == "p1"
+    assert executor.restarts == 0
+
+
+async def test_a_page_stuck_without_using_cpu_is_rejected_after_the_backstop(
+    executor: PageExecutor,
+) -> None:
+    executor.timeout = 0.2
+    process = executor._all[0].process
+    assert process is not None and process.pid is not None
+    os.kill(process.pid, signal.SIGSTOP)  # never continued: killed with its slot
+    began = time.monotonic()
+    result = await executor.process(message(page_id="p1"), RECEIVED, SOURCE)
+    waited = time.monotonic() - began
+    assert isinstance(result, Rejection) and result.reason is RejectReason.TIMEOUT
+    assert waited >= STUCK_AFTER * executor.timeout
+    assert executor.restarts == 1 and not process.is_alive()
+    executor.timeout = 30.0
+    assert isinstance(await executor.process(message(page_id="p2"), RECEIVED, SOURCE), Article)

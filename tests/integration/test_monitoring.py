@@ -10,8 +10,9 @@ making a set of metrics move:
     B  a stall: the extraction process is frozen (SIGSTOP) with a page in it and more behind
        it; the worker's detector marks the partition stalled and the worker not ready
        (NEWS_STALL_TIMEOUT, 3 s here); the stall and not-ready alerts go pending and fire;
-       NEWS_PAGE_TIMEOUT then kills the process, the page becomes a `timeout` rejection and
-       the partition moves on (stalled 0, ready 1 again)
+       the time limit's backstop for a page that uses no CPU (5 x NEWS_PAGE_TIMEOUT of
+       running time) then kills the process, the page becomes a `timeout` rejection and the
+       partition moves on (stalled 0, ready 1 again)
     C  an extraction process killed while idle and its replacement killed while it starts:
        the page that met both becomes an `internal_error` rejection
     D  a foreign record on the internal stories topic (an agent error) and an output record
@@ -58,12 +59,15 @@ from tests.integration.workers import Cluster, WorkerProcess
 from tools.kafka.probe import free_port
 from worker.settings import Settings
 from worker.stream.app import max_record_bytes
+from worker.stream.executor import STUCK_AFTER
 
 pytestmark = pytest.mark.integration
 
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "news-worker.json"
 README = DEPLOY.parent / "README.md"
-PAGE_TIMEOUT = 25.0  # the stall lasts this long: pending ~12 s and firing ~18 s in (scaled)
+PAGE_TIMEOUT = 5.0  # NEWS_PAGE_TIMEOUT, seconds of CPU; a frozen process uses none, so ...
+STALL_LASTS = STUCK_AFTER * PAGE_TIMEOUT  # ... the stall lasts this long: pending ~12 s and
+# firing ~18 s in (scaled)
 STALL_TIMEOUT = 3.0  # NEWS_STALL_TIMEOUT: the worker's own detector, well inside the stall
 _SELECTOR = re.compile(
     r"(?<![\w:$])((?:news_|news:|process_)[A-Za-z0-9_:]*|up|ALERTS)(?![\w:])(\{[^}]*\})?")
@@ -340,7 +344,7 @@ async def stall_a_partition_until_the_time_limit(
     stalled_at = time.monotonic()
     await cluster.send_pages([keyed(story(i, page_id=f"b{i}")) for i in (20, 21, 22)])
     pending = prometheus.wait_for("NewsPartitionStalled pending", lambda: alert(
-        prometheus, "NewsPartitionStalled", "pending"), timeout=PAGE_TIMEOUT - 5)
+        prometheus, "NewsPartitionStalled", "pending"), timeout=STALL_LASTS - 5)
     pending_after = time.monotonic() - stalled_at
     assert prometheus.value('sum(news_consumer_lag{topic!~".*-stories"})') == 2
     assert {a["labels"]["instance"] for a in pending} == {f"127.0.0.1:{worker.port}"}
@@ -353,15 +357,15 @@ async def stall_a_partition_until_the_time_limit(
     assert worker.get("/readyz")[0] == 503
     assert prometheus.value("news_ready") == 0
     prometheus.wait_for("NewsWorkerNotReady firing", lambda: alert(
-        prometheus, "NewsWorkerNotReady", "firing"), timeout=PAGE_TIMEOUT - 5)
+        prometheus, "NewsWorkerNotReady", "firing"), timeout=STALL_LASTS - 5)
     firing = prometheus.wait_for("NewsPartitionStalled firing", lambda: alert(
-        prometheus, "NewsPartitionStalled", "firing"), timeout=PAGE_TIMEOUT - 5)
+        prometheus, "NewsPartitionStalled", "firing"), timeout=STALL_LASTS - 5)
     assert firing[0]["annotations"]["runbook_url"] == "README.md#newspartitionstalled"
     # While it fires: the dashboard's alert annotations show it.
     annotations = [(where, expr) for where, expr, _ in dashboard_queries()
                    if where.startswith("annotation")]
     assert annotations and all(prometheus.query(expr) for _, expr in annotations)
-    assert time.monotonic() - stalled_at < PAGE_TIMEOUT, "the stall ended before it fired"
+    assert time.monotonic() - stalled_at < STALL_LASTS, "the stall ended before it fired"
     got = await cluster.collect(lambda g: {"b21", "b22"} <= {a["page_id"] for a in g["articles"]})
     [timeout] = [r for r in got["rejected"] if r["reason"] == "timeout"]
     assert timeout["page_id"] == "b20"

@@ -7,10 +7,16 @@
 Each of the N slots owns one extraction process (worker/stream/extraction.py) and one pipe;
 a helper thread does the blocking send/receive, so the event loop only awaits a future.
 
-    time limit   a page that takes longer than `timeout` seconds *of the worker's running
-                 time* (`clock`: a SIGSTOP freeze or a starved loop is not blamed on the page)
-                 gets its process killed (SIGKILL: a stuck C extension ignores anything
-                 gentler) and becomes a `timeout` rejection; a fresh process takes the slot
+    time limit   a page that takes more than `timeout` seconds *of its extraction process's
+                 CPU* (Linux /proc), or, where that cannot be read (and in thread mode), of the
+                 worker's running time (`clock`: a SIGSTOP freeze or a starved loop is not
+                 blamed on the page), gets its process killed (SIGKILL: a stuck C extension
+                 ignores anything gentler) and becomes a `timeout` rejection; a fresh process
+                 takes the slot. CPU, because on a machine short of it (more processes than
+                 cores, a neighbour's load) a page waits for a core through no fault of its
+                 own: judged by the wall clock, the same page was a timeout under load and an
+                 article otherwise. A page stuck without using CPU is caught by a backstop,
+                 STUCK_AFTER x `timeout` of the worker's running time
     death        a process that dies by itself (segfault, OOM kill) is replaced and the page
                  tried once more; a second death rejects it as `internal_error`, so one
                  poisonous page can never wedge a partition
@@ -43,6 +49,8 @@ from worker.pipeline.validate import decode_message, known_fields
 from worker.stream.extraction import ExtractionDied, Job, Reply, Result, Slot
 
 log = logging.getLogger(__name__)
+
+STUCK_AFTER = 5  # x timeout of running time: a page that uses no CPU meanwhile is stuck
 
 
 class Clock(Protocol):
@@ -119,7 +127,7 @@ class PageExecutor:
                 future = asyncio.get_running_loop().run_in_executor(
                     self._threads, slot.roundtrip, job)
                 try:
-                    result, _seconds, resident = await self._within(future)
+                    result, _seconds, resident = await self._within(future, slot.cpu_seconds)
                 except asyncio.CancelledError:
                     release = False  # the page is still in that process: settle it first
                     self._spawn(self._settle(slot, future))
@@ -145,18 +153,26 @@ class PageExecutor:
             if release:
                 self._slots.put_nowait(slot)
 
-    async def _within(self, future: asyncio.Future[Reply]) -> Reply:
-        """The reply, or TimeoutError after `timeout` seconds of running time."""
+    async def _within(self, future: asyncio.Future[Reply],
+                      cpu: Callable[[], float | None] | None = None) -> Reply:
+        """The reply, or TimeoutError once the page used `timeout` seconds of `cpu` (its
+        process's CPU seconds; None: unreadable) or, without it, of running time; or ran
+        STUCK_AFTER times that long."""
         future.add_done_callback(_consume)
         clock = self.clock
-        if clock is None:
+        if clock is None and cpu is None:
             return await asyncio.wait_for(asyncio.shield(future), timeout=self.timeout)
-        started = clock.now()
+        running = clock.now if clock is not None else asyncio.get_running_loop().time
+        started, cpu_start = running(), cpu() if cpu is not None else None
         while True:
-            left = self.timeout - (clock.now() - started)
-            if left <= 0:
+            ran = running() - started
+            now_cpu = cpu() if cpu is not None else None
+            used = ran if cpu_start is None or now_cpu is None else now_cpu - cpu_start
+            if used >= self.timeout or ran >= STUCK_AFTER * self.timeout:
                 raise TimeoutError
-            done, _pending = await asyncio.wait({future}, timeout=left)
+            # A process uses at most one CPU second a second (the pipeline is one thread).
+            left = min(self.timeout - used, STUCK_AFTER * self.timeout - ran)
+            done, _pending = await asyncio.wait({future}, timeout=max(left, 0.01))
             if done:
                 return future.result()
 
@@ -172,7 +188,7 @@ class PageExecutor:
     async def _settle(self, slot: Slot, future: asyncio.Future[Reply]) -> None:
         """After a cancelled page: read its result (dropped) or replace the process."""
         try:
-            await self._within(future)
+            await self._within(future, slot.cpu_seconds)
         except (TimeoutError, ExtractionDied):
             await self._replace(slot, "timeout" if not future.done() else "died")
         self._release(slot)

@@ -27,6 +27,7 @@ from worker.pipeline.types import Article, Rejection, Source
 Result = Article | Rejection
 Job = tuple[bytes, datetime, Source]
 Reply = tuple[Result, float, int]  # result, seconds, resident bytes after the page
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _READY_WITHIN = 60.0  # seconds a new extraction process may take to import and warm up
 _WARM_UP_AT = datetime(2025, 1, 1, tzinfo=UTC)
 # An article the process extracts once at start-up: the lazy imports and language models
@@ -131,6 +132,21 @@ class Slot:
             raise ExtractionDied(str(exc) or type(exc).__name__) from None
         self.pages += 1
         return reply
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the process has used (user + system, Linux /proc; None: unreadable)."""
+        process = self.process
+        pid = process.pid if process is not None else None
+        if pid is None:
+            return None
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                # Fields after the command name, which is in parentheses and may hold spaces:
+                # utime and stime are the 14th and 15th fields of the line.
+                fields = stat.read().rpartition(b")")[2].split()
+            return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        except (OSError, ValueError, IndexError):
+            return None
 
     def kill(self) -> None:
         """Kill the process (if alive) and close the pipe; safe to call twice."""
