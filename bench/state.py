@@ -8,7 +8,8 @@ worker's table opens it; the memory store is a dict of key bytes -> value bytes.
 
   * size and lookups: bytes per key and µs per lookup, RocksDB and memory, 100k and 1M keys;
   * stage cost per page: the extract stage's routing (fingerprint, record) plus the identity
-    stage for a first sighting (URL, body index, headline index, registration, verdict) and
+    stage for a first sighting (URL, body index, headline index, registration, verdict; a
+    copy of another story also passes that story's URL key: 2 of 3 pages here) and
     for a re-crawl of a known URL (one step), against a store already holding 1M keys;
   * sweep: `sweep_slice` over a 1M-key RocksDB partition with the worker's 20 ms budget:
     the longest slice (the longest the event loop is held), slices and total time, with
@@ -323,7 +324,7 @@ def _rows(data: dict[str, Any]) -> tuple[list[list[str]], list[list[str]], list[
     stage = data["stage"]
     costs = [[label, fmt(stage[key]["median"], 0), fmt(stage[key]["p90"], 0)]
              for label, key in (("extract stage routing (fingerprint, record)", "route_us"),
-                                ("identity, first sighting (4 steps + registration)", "first_us"),
+                                ("identity, first sighting (4-5 steps + registration)", "first_us"),
                                 ("identity, re-crawl of a known URL (1 step)", "recrawl_us"))]
     sweeps = [[f"{s['keys']:,}", f"{s['due']:.0%}", fmt(s["slice_ms"]["max"], 1),
                fmt(s["slice_cpu_ms"]["max"], 1), fmt(s["slice_ms"]["p99"], 1), s["slices"],
