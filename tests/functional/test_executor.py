@@ -8,6 +8,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
 
 import pytest
 
@@ -163,6 +164,14 @@ async def test_processes_are_recycled_after_max_pages_or_when_left_large() -> No
         pool.stop()
 
 
+def _stop_extraction(executor: PageExecutor) -> tuple[BaseProcess, int]:
+    """SIGSTOP the pool's extraction process: it gets no CPU until a SIGCONT (or its kill)."""
+    process = executor._all[0].process
+    assert process is not None and process.pid is not None
+    os.kill(process.pid, signal.SIGSTOP)
+    return process, process.pid
+
+
 class FrozenClock:
     """Running time that does not move: the worker is frozen (SIGSTOP) or starved."""
 
@@ -177,11 +186,9 @@ async def test_time_the_worker_did_not_run_is_not_blamed_on_the_page(
     # not running either (frozen, starved): its running time decides the backstop, not the
     # wall clock.
     executor.timeout, executor.clock = 0.2, FrozenClock()
-    process = executor._all[0].process
-    assert process is not None and process.pid is not None
-    os.kill(process.pid, signal.SIGSTOP)
+    _, pid = _stop_extraction(executor)
     wall = STUCK_AFTER * executor.timeout + 0.5
-    asyncio.get_running_loop().call_later(wall, os.kill, process.pid, signal.SIGCONT)
+    asyncio.get_running_loop().call_later(wall, os.kill, pid, signal.SIGCONT)
     result = await executor.process(message(page_id="p1"), RECEIVED, SOURCE)
     assert isinstance(result, Article)
     assert executor.restarts == 0
@@ -194,10 +201,8 @@ async def test_a_page_waiting_for_a_core_is_not_blamed_for_the_wait(
     # times the limit (SIGSTOP), then runs the page in a few ms. The limit is the page's
     # own CPU: judged by the wall clock it was a timeout under load, an article otherwise.
     executor.timeout = 0.5
-    process = executor._all[0].process
-    assert process is not None and process.pid is not None
-    os.kill(process.pid, signal.SIGSTOP)
-    asyncio.get_running_loop().call_later(1.5, os.kill, process.pid, signal.SIGCONT)
+    _, pid = _stop_extraction(executor)
+    asyncio.get_running_loop().call_later(1.5, os.kill, pid, signal.SIGCONT)
     began = time.monotonic()
     result = await executor.process(message(page_id="p1"), RECEIVED, SOURCE)
     assert time.monotonic() - began >= 1.5
@@ -209,9 +214,7 @@ async def test_a_page_stuck_without_using_cpu_is_rejected_after_the_backstop(
     executor: PageExecutor,
 ) -> None:
     executor.timeout = 0.2
-    process = executor._all[0].process
-    assert process is not None and process.pid is not None
-    os.kill(process.pid, signal.SIGSTOP)  # never continued: killed with its slot
+    process, _ = _stop_extraction(executor)  # never continued: killed with its slot
     began = time.monotonic()
     result = await executor.process(message(page_id="p1"), RECEIVED, SOURCE)
     waited = time.monotonic() - began

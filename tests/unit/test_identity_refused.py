@@ -12,6 +12,7 @@ refusal, a gap in the numbers, which the page's rejection explains).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -24,6 +25,7 @@ from tests.unit.test_identity import _four_crawls, grown, until_verdict
 from tests.unit.test_identity_properties import content
 from worker.pipeline.route import STORIES, Routed, identity_record
 from worker.pipeline.state import IdentityState, Staged
+from worker.pipeline.types import Article
 
 
 def step(feed: Feed, log: list[dict[str, Any]], record: Routed, *, crash: bool = False,
@@ -61,13 +63,21 @@ def summary(log: list[dict[str, Any]]) -> list[tuple[str, str, int | None]]:
     return [(o["page_id"], o["_kind"], o.get("version")) for o in log]
 
 
+def v2_refused(feed: Feed, log: list[dict[str, Any]]
+               ) -> tuple[Callable[..., list[Routed]], list[Article], list[Routed]]:
+    """p1's v1 published, then p2's v2 refused for good (p2 rejected, v2 counted); the
+    `step` to go on with, the four crawls' pages and their records."""
+    run = partial(step, feed, log)
+    pages, crawls = _four_crawls(feed)
+    run(until_verdict(run, run(crawls[0])))
+    run(crawls[1], refuse=True)
+    return run, pages, crawls
+
+
 def test_a_refused_version_is_published_again_identical_by_its_redrive_and_v3_follows() -> None:
     feed = Feed()
     log: list[dict[str, Any]] = []
-    run = partial(step, feed, log)
-    pages, (u1, u2, u3, _) = _four_crawls(feed)
-    run(until_verdict(run, run(u1)))  # p1 v1
-    run(u2, refuse=True)  # p2's v2 refused for good: p2 rejected, v2 counted
+    run, pages, (_, _, u3, _) = v2_refused(feed, log)
     run(feed.records(pages[1], "redrive:0:1")[0])  # p2 redriven once the cause is fixed
     run(u3)
     assert summary(log) == [
@@ -80,10 +90,7 @@ def test_a_refused_version_is_published_again_identical_by_its_redrive_and_v3_fo
 def test_a_crawl_before_the_redrive_takes_the_next_number_and_the_redrive_is_a_duplicate() -> None:
     feed = Feed()
     log: list[dict[str, Any]] = []
-    run = partial(step, feed, log)
-    pages, (u1, u2, u3, _) = _four_crawls(feed)
-    run(until_verdict(run, run(u1)))
-    run(u2, refuse=True)
+    run, pages, (_, _, u3, _) = v2_refused(feed, log)
     run(u3)  # the next crawl comes first: v3 (v2 stays p2's: a gap if the broker has none)
     run(feed.records(pages[1], "redrive:0:1")[0])  # p2 redriven: older than v3
     assert summary(log) == [
@@ -170,10 +177,7 @@ def test_a_refused_page_redriven_with_another_extraction_is_the_next_version() -
     the refused page) is still a duplicate."""
     feed = Feed()
     log: list[dict[str, Any]] = []
-    run = partial(step, feed, log)
-    pages, (u1, u2, _, _) = _four_crawls(feed)
-    run(until_verdict(run, run(u1)))
-    run(u2, refuse=True)
+    run, pages, _ = v2_refused(feed, log)
     earlier = T0 + timedelta(minutes=55)  # p2 is modified and fetched at T0 + 1 h
     stale = article(text=grown(1, 1), modified=earlier, fetched=earlier, page_id="s")
     run(feed.records(stale, "pages:0:7")[0])

@@ -254,32 +254,29 @@ def _run_trafilatura(tree: HtmlElement, marked: bool, page_chars: int
     body = None
     missed = False
     for fast in (True, False):
-        doc = trafilatura.bare_extraction(
-            tree, url=None, include_comments=False, include_links=False, include_tables=True,
-            with_metadata=False, fast=fast,
-        )
-        body = getattr(doc, "body", None) if doc is not None else None
-        text = getattr(doc, "text", None) or ""
+        body, text = _bare_extraction(tree, fast=fast)
         length = len(strip_markers(text)) if marked else len(text)
         if not fast or not _needs_full_cascade(text, length, tree, page_chars):
             break
         missed = True
-    if body is None and page_chars >= RECALL_PAGE_CHARS:
-        doc = trafilatura.bare_extraction(
-            tree, url=None, include_comments=False, include_links=False, include_tables=True,
-            with_metadata=False, favor_recall=True,
-        )
-        body = getattr(doc, "body", None) if doc is not None else None
-    elif body is not None and _is_run_together(text) and page_chars >= RECALL_PAGE_CHARS:
-        doc = trafilatura.bare_extraction(
-            tree, url=None, include_comments=False, include_links=False, include_tables=True,
-            with_metadata=False, favor_recall=True,
-        )
-        recall_body = getattr(doc, "body", None) if doc is not None else None
-        recall_text = (getattr(doc, "text", None) or "") if doc is not None else ""
-        if recall_body is not None and recall_text.count("\n") + 1 >= _RUN_TOGETHER_LINES:
+    if page_chars >= RECALL_PAGE_CHARS and (body is None or _is_run_together(text)):
+        recall_body, recall_text = _bare_extraction(tree, favor_recall=True)
+        if body is None or (recall_body is not None
+                            and recall_text.count("\n") + 1 >= _RUN_TOGETHER_LINES):
             body = recall_body
     return body, missed
+
+
+def _bare_extraction(tree: HtmlElement, *, fast: bool = False, favor_recall: bool = False
+                     ) -> tuple[etree._Element | None, str]:
+    """trafilatura's body tree and text in one mode (fast, the full cascade, recall)."""
+    doc = trafilatura.bare_extraction(
+        tree, url=None, include_comments=False, include_links=False, include_tables=True,
+        with_metadata=False, fast=fast, favor_recall=favor_recall,
+    )
+    if doc is None:
+        return None, ""
+    return getattr(doc, "body", None), getattr(doc, "text", None) or ""
 
 
 def _is_run_together(text: str) -> bool:
