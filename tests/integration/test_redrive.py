@@ -1,7 +1,8 @@
 """redrive through the real broker and the real worker: the original comes back as it was
 received (key, headers, timestamp), marked, and repeated redrives never multiply rejections;
 an original left out of its rejection is read back from its source position, and a source
-position retention already removed is said in one line."""
+position retention already removed is said in one line; a version the broker refused keeps
+its number, and its redrive publishes it."""
 
 from __future__ import annotations
 
@@ -15,11 +16,15 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic, RecordsToDelete
 
-from tests.factories import message
+from tests.factories import article_html, message
+from tests.integration.test_delivery import LONG, alter_topic
 from tests.integration.test_tools import Topics, topics  # noqa: F401 - the fixture
+from tests.integration.test_worker import accounted
 from tests.integration.workers import REPO, Cluster, worker_cluster  # noqa: F401 - the fixture
 from worker.errors import RejectReason
 from worker.pipeline.types import Rejection, Source
+from worker.settings import Settings
+from worker.stream.app import max_record_bytes
 from worker.stream.wire import encode_rejection
 
 pytestmark = pytest.mark.integration
@@ -227,3 +232,57 @@ def test_a_too_large_original_waits_for_a_raised_limit_then_goes(
     [copy] = topics.consume(big["pages"])
     assert (copy.key, copy.value, copy.timestamp) == (
         b"https://www.gazette.example/huge", original, 1_741_082_400_000)
+
+
+async def test_a_refused_version_keeps_its_number_and_its_redrive_publishes_it(
+    worker_cluster: Any,  # noqa: F811
+) -> None:
+    """README "versions only go up; a refused version keeps its number", through the real
+    broker and `news-worker redrive`. Two stories' v2 are refused for good (someone lowered
+    the articles topic's limit; the broker may hold such a record from before a crash, so the
+    number is never given to another content). The limit is raised again. Story A's
+    rejection redriven: (id, 2) comes out with the very content refused, and A's next crawl is
+    v3. Story B is crawled again before its redrive: v3 (a gap at 2 that its rejection
+    explains), and the redriven v2, older than v3 now, is a duplicate."""
+    cluster: Cluster = worker_cluster(partitions=1)
+    cluster.start_worker()
+
+    def crawl(story: str, n: int, paragraphs: int) -> bytes:
+        return message(page_id=f"{story}{n}", fetched_at=f"2025-03-04T{8 + 2 * n:02d}:00:00Z",
+                       url=f"https://www.gazette.example/news/2025/03/04/story-{story}",
+                       html=article_html(headline=f"Harbour story {story} after the storm",
+                                         published=None, paragraphs=LONG[:paragraphs]))
+
+    def published(got: dict[str, list[Any]]) -> list[tuple[str, str, int]]:
+        return [(a["page_id"], a["id"], a["version"]) for a in got["articles"]]
+
+    await cluster.send_pages([(None, crawl("a", 1, 3)), (None, crawl("b", 1, 3))])
+    got = await cluster.collect(lambda g: {"a1", "b1"} <= accounted(g))
+    ids = {page[0]: story for page, story, _ in published(got)}
+    articles = cluster.topics["articles"]
+    await alter_topic(cluster.bootstrap, articles, {"max.message.bytes": "20000"})
+    await cluster.send_pages([(None, crawl("a", 2, 120)), (None, crawl("b", 2, 110))])
+    got = await cluster.collect(lambda g: {"a2", "b2"} <= accounted(g))
+    for rejection in got["rejected"]:  # about 60 kB of article each
+        assert rejection["reason"] == "too_large"
+        story = rejection["page_id"][0]
+        assert f"(id {ids[story]}, version 2)" in rejection["detail"], rejection["detail"]
+    assert len(got["rejected"]) == 2
+
+    await alter_topic(cluster.bootstrap, articles,
+                      {"max.message.bytes": str(max_record_bytes(Settings()))})
+    await cluster.send_pages([(None, crawl("b", 3, 5))])  # B's next crawl before its redrive
+    await cluster.collect(lambda g: "b3" in accounted(g))
+    result = _redrive(cluster)
+    assert result.returncode == 0, result.stderr
+    await cluster.collect(lambda g: {"a2", "b2"} <= {
+        r["page_id"] for r in [*g["articles"], *g["duplicates"]]})
+    await cluster.send_pages([(None, crawl("a", 3, 5))])
+    got = await cluster.collect(lambda g: "a3" in accounted(g))
+    assert published(got) == [("a1", ids["a"], 1), ("b1", ids["b"], 1), ("b3", ids["b"], 3),
+                              ("a2", ids["a"], 2), ("a3", ids["a"], 3)]
+    [a2] = [a for a in got["articles"] if a["page_id"] == "a2"]
+    assert len(a2["body"]) > 20_000  # the content the broker refused, whole
+    [b2] = got["duplicates"]
+    assert (b2["page_id"], b2["duplicate_of"], b2["version"]) == ("b2", ids["b"], 3)
+    assert len(got["rejected"]) == 2  # only the first refusals: the redrives went through
