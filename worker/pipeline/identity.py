@@ -454,11 +454,19 @@ def _known_url(entry: UrlEntry, page: Fingerprint, origin: str, clock: int) -> U
     return UrlDecision(Action.DECIDED, entry, Verdict.DUPLICATE, entry.story, entry.version, by)
 
 
-def _newer(entry: UrlEntry, page: Fingerprint) -> bool:
-    """Is the page's content later than the latest version's?"""
+def _modified_later(entry: UrlEntry, page: Fingerprint) -> bool | None:
+    """Is the page later by declared modification time? None when that does not decide (one
+    of them declares none, or both the same)."""
     if page.modified is not None and entry.modified is not None and (
             page.modified != entry.modified):
         return page.modified > entry.modified
+    return None
+
+
+def _newer(entry: UrlEntry, page: Fingerprint) -> bool:
+    """Is the page's content later than the latest version's?"""
+    if (later := _modified_later(entry, page)) is not None:
+        return later
     if page.fetched != entry.fetched:
         return page.fetched > entry.fetched
     # Fetched at the same instant: a declared modification after the version's content time.
@@ -482,9 +490,8 @@ def _after_refused(entry: UrlEntry, page: Fingerprint) -> bool:
     description)."""
     if not entry.refused or [page.headline_key, page.material] in entry.seen:
         return False
-    if page.modified is not None and entry.modified is not None and (
-            page.modified != entry.modified):
-        return page.modified > entry.modified
+    if (later := _modified_later(entry, page)) is not None:
+        return later
     return page.fetched >= entry.fetched
 
 
@@ -494,20 +501,21 @@ def _next_version(entry: UrlEntry, page: Fingerprint, origin: str) -> UrlDecisio
     entry.refused = []  # a refused version superseded: its number stays a gap
     entry.record, entry.body, entry.headline = page.record, page.material, page.headline_key
     entry.modified, entry.fetched = page.modified, page.fetched
-    _remember(entry, origin, entry.version)
-    registrations = (Registration("h", page.headline_key, entry.story),
-                     Registration("b", page.body_key, entry.story))
-    return UrlDecision(Action.DECIDED, entry, Verdict.UPDATE, entry.story, entry.version, None,
-                       registrations)
+    return _version(entry, page, origin, Verdict.UPDATE)
 
 
 def _republish(entry: UrlEntry, page: Fingerprint, origin: str) -> UrlDecision:
     """The refused latest version published again, with the content it was refused with."""
     entry.refused = []
+    return _version(entry, page, origin, Verdict.NEW if entry.version == 1 else Verdict.UPDATE)
+
+
+def _version(entry: UrlEntry, page: Fingerprint, origin: str, verdict: Verdict) -> UrlDecision:
+    """The entry's latest version published from this page; its headline and body keys
+    registered to the story."""
     _remember(entry, origin, entry.version)
     registrations = (Registration("h", page.headline_key, entry.story),
                      Registration("b", page.body_key, entry.story))
-    verdict = Verdict.NEW if entry.version == 1 else Verdict.UPDATE
     return UrlDecision(Action.DECIDED, entry, verdict, entry.story, entry.version, None,
                        registrations)
 

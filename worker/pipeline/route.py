@@ -383,8 +383,7 @@ def _url_stage(data: dict[str, Any], fp: Fingerprint, clock: int, state: Identit
         # contents for one (id, version).
         # The cost: after a first refusal, a gap in the numbers, which the page's rejection
         # explains and its redrive fills while that version is still the latest.
-        kept = UrlEntry.from_dict(decision.entry.to_dict())
-        kept.refused = [origin, fp.record]
+        kept = replace(decision.entry, refused=[origin, fp.record])
         fallback = {parked_key(fp.story_id, o): None for o in decision.drain}
         if before is not None and own_verdict and before.kept:
             fallback[parked_key(fp.story_id, origin)] = None  # a re-probe's own record
@@ -408,8 +407,8 @@ def release_records(progress: SweepProgress) -> list[Routed]:
     """The sweep's requests to release the URLs a slice found stalled (their probes presumed
     lost), each naming the wait it found (UrlEntry.probe), so only that one is released."""
     return [Routed(STORIES, url_key(story), orjson.dumps(
-        {"step": "release", "story": story, "probe": progress.waits[story]}))
-        for story in progress.stalled]
+        {"step": "release", "story": story, "probe": wait}))
+        for story, wait in progress.stalled.items()]
 
 
 def _wait(data: Any) -> list[Any] | None:

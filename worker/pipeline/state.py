@@ -321,8 +321,8 @@ class SweepProgress:
     removed: int = 0
     trimmed: int = 0
     entries: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
-    stalled: list[str] = field(default_factory=list)  # URLs (story ids) to release
-    waits: dict[str, list[Any]] = field(default_factory=dict)  # their waits (UrlEntry.probe)
+    # URLs (story ids) to release, in the order found, each with its wait (UrlEntry.probe)
+    stalled: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def sweep_slice(state: IdentityState, partition: int, clock: int, progress: SweepProgress,
@@ -358,9 +358,7 @@ def sweep_slice(state: IdentityState, partition: int, clock: int, progress: Swee
             progress.entries[stage] += 1
         elif stage == URL and (wait := _waiting(state, key, value)) is not None:
             progress.entries[stage] += 1
-            story = key[len(_KEY_PREFIX[URL]):].decode("ascii")
-            progress.stalled.append(story)
-            progress.waits[story] = wait
+            progress.stalled[key[len(_KEY_PREFIX[URL]):].decode("ascii")] = wait
         elif stage == URL:
             raw.delete(key)
             progress.removed += 1
