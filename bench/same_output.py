@@ -55,12 +55,14 @@ def write_inputs(folder: Path) -> list[Path]:
 
 
 def digests(code: Path, inputs: list[Path], out: Path) -> dict[str, str]:
-    """sha256 of what `process` (the code in `code`) writes for each input."""
+    """sha256 of what `process` (the code in `code`) writes for each input (in `out`)."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     found = {}
     for path in inputs:
         target = out / f"{code.name}-{path.stem}.out"
-        subprocess.run([sys.executable, "-c", _RUN, "process", str(path), "--out", str(target),
+        # The input by its name (cwd is its folder): a rejection records its source file, and
+        # the temporary folder's path would make digests differ from one run to the next.
+        subprocess.run([sys.executable, "-c", _RUN, "process", path.name, "--out", str(target),
                         "-j", "2", "--clock", CLOCK], env=env, cwd=out, check=True,
                        stderr=subprocess.DEVNULL)
         found[path.stem] = hashlib.sha256(target.read_bytes()).hexdigest()
